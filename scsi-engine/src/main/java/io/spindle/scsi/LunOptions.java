@@ -1,0 +1,177 @@
+package io.spindle.scsi;
+
+import io.vertx.core.json.JsonObject;
+import java.util.Locale;
+import java.util.Objects;
+
+/**
+ * How a logical unit is backed and what it reports. Parsed from the {@code luns[]} entries of
+ * the JSON config; every parse error names the field ({@code targets[0].luns[1].size: ...}).
+ */
+public final class LunOptions {
+
+  /** Kinds of backing store. */
+  public enum Backing { FILE, MEMORY, NULL }
+
+  public static final int DEFAULT_BLOCK_SIZE = 512;
+  public static final String DEFAULT_VENDOR = "SPINDLE";
+  public static final String DEFAULT_PRODUCT = "Spindle LUN";
+
+  private Backing backing = Backing.FILE;
+  private String path;
+  private long size;
+  private int blockSize = DEFAULT_BLOCK_SIZE;
+  private boolean readOnly;
+  private String vendor = DEFAULT_VENDOR;
+  private String product = DEFAULT_PRODUCT;
+  private String serial;
+
+  public static LunOptions file(String path, long size) {
+    return new LunOptions().backing(Backing.FILE).path(path).size(size);
+  }
+
+  public static LunOptions memory(long size) {
+    return new LunOptions().backing(Backing.MEMORY).size(size);
+  }
+
+  /**
+   * Parses one LUN entry. {@code where} is the JSON path of the entry, used in error messages.
+   *
+   * @throws IllegalArgumentException naming the field and the problem
+   */
+  public static LunOptions fromJson(JsonObject json, String where) {
+    LunOptions o = new LunOptions();
+    for (String key : json.fieldNames()) {
+      switch (key) {
+        case "lun": case "backing": case "path": case "size": case "blockSize": case "readOnly":
+        case "vendor": case "product": case "serial":
+          break;
+        default:
+          throw new IllegalArgumentException(where + "." + key + ": unknown field");
+      }
+    }
+    String backing = json.getValue("backing", "file").toString();
+    try {
+      o.backing = Backing.valueOf(backing.toUpperCase(Locale.ROOT));
+    } catch (IllegalArgumentException e) {
+      throw new IllegalArgumentException(where + ".backing: \"" + backing + "\" is not one of file, memory, null");
+    }
+    o.path = json.getString("path");
+    if (o.backing == Backing.FILE && (o.path == null || o.path.isBlank())) {
+      throw new IllegalArgumentException(where + ".path: required for a file-backed LUN");
+    }
+    Object size = json.getValue("size");
+    if (size == null) throw new IllegalArgumentException(where + ".size: required (bytes, or a number with K, M, G or T)");
+    o.size = parseSize(size.toString(), where + ".size");
+    o.blockSize = json.getInteger("blockSize", DEFAULT_BLOCK_SIZE);
+    if (o.blockSize != 512 && o.blockSize != 4096) {
+      throw new IllegalArgumentException(where + ".blockSize: " + o.blockSize + " is not 512 or 4096");
+    }
+    if (o.size < o.blockSize || o.size % o.blockSize != 0) {
+      throw new IllegalArgumentException(where + ".size: " + o.size + " is not a positive multiple of the block size "
+          + o.blockSize);
+    }
+    o.readOnly = json.getBoolean("readOnly", false);
+    o.vendor = checkAscii(json.getString("vendor", DEFAULT_VENDOR), 8, where + ".vendor");
+    o.product = checkAscii(json.getString("product", DEFAULT_PRODUCT), 16, where + ".product");
+    o.serial = json.getString("serial");
+    if (o.serial != null) checkAscii(o.serial, 64, where + ".serial");
+    return o;
+  }
+
+  /** "1073741824", "1G", "512M", "64k": binary multiples. */
+  public static long parseSize(String text, String where) {
+    String t = text.trim().toUpperCase(Locale.ROOT);
+    long mult = 1;
+    if (t.endsWith("IB")) t = t.substring(0, t.length() - 2);
+    else if (t.endsWith("B") && t.length() > 1 && !Character.isDigit(t.charAt(t.length() - 2))) t = t.substring(0, t.length() - 1);
+    if (!t.isEmpty()) {
+      switch (t.charAt(t.length() - 1)) {
+        case 'K': mult = 1L << 10; break;
+        case 'M': mult = 1L << 20; break;
+        case 'G': mult = 1L << 30; break;
+        case 'T': mult = 1L << 40; break;
+        default: mult = 1;
+      }
+      if (mult != 1) t = t.substring(0, t.length() - 1);
+    }
+    try {
+      long v = Long.parseLong(t.trim());
+      if (v <= 0) throw new NumberFormatException();
+      return Math.multiplyExact(v, mult);
+    } catch (NumberFormatException | ArithmeticException e) {
+      throw new IllegalArgumentException(where + ": \"" + text + "\" is not a size (bytes, or a number with K, M, G or T)");
+    }
+  }
+
+  private static String checkAscii(String s, int max, String where) {
+    if (s.length() > max || !s.chars().allMatch(c -> c >= 0x20 && c < 0x7f)) {
+      throw new IllegalArgumentException(where + ": \"" + s + "\" must be printable ASCII of at most " + max + " characters");
+    }
+    return s;
+  }
+
+  public Backing backing() {
+    return backing;
+  }
+
+  public LunOptions backing(Backing b) {
+    this.backing = Objects.requireNonNull(b);
+    return this;
+  }
+
+  public String path() {
+    return path;
+  }
+
+  public LunOptions path(String p) {
+    this.path = p;
+    return this;
+  }
+
+  /** Capacity in bytes. */
+  public long size() {
+    return size;
+  }
+
+  public LunOptions size(long s) {
+    this.size = s;
+    return this;
+  }
+
+  public int blockSize() {
+    return blockSize;
+  }
+
+  public LunOptions blockSize(int b) {
+    this.blockSize = b;
+    return this;
+  }
+
+  public boolean readOnly() {
+    return readOnly;
+  }
+
+  public LunOptions readOnly(boolean r) {
+    this.readOnly = r;
+    return this;
+  }
+
+  public String vendor() {
+    return vendor;
+  }
+
+  public String product() {
+    return product;
+  }
+
+  /** Unit serial number; when null the engine derives a stable one from the backing path or target name. */
+  public String serial() {
+    return serial;
+  }
+
+  public LunOptions serial(String s) {
+    this.serial = s;
+    return this;
+  }
+}

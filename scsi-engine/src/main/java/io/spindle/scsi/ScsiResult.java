@@ -1,0 +1,33 @@
+package io.spindle.scsi;
+
+import io.netty.buffer.ByteBuf;
+
+/**
+ * How a command ended: SCSI status, sense data for CHECK CONDITION, Data-In, and the
+ * residual against the initiator's buffer (SAM-5 §5.1 Command Complete Received).
+ *
+ * @param status SCSI status byte (SAM-5 §5.3), see {@link ScsiStatus}
+ * @param sense sense data bytes (fixed or descriptor format) or null; owned by the receiver
+ * @param dataIn Data-In to send, or null; at most {@code expectedDataTransferLength} bytes;
+ *               owned by the receiver, which releases it once sent
+ * @param residual positive: underflow count (fewer bytes moved than the buffer size);
+ *                 negative: overflow count (the command wanted more than the buffer size);
+ *                 0: exact
+ * @param aborted true when the task was aborted by task management or a reset: no status is sent
+ */
+public record ScsiResult(int status, ByteBuf sense, ByteBuf dataIn, int residual, boolean aborted) {
+
+  public static ScsiResult good(ByteBuf dataIn, int residual) {
+    return new ScsiResult(ScsiStatus.GOOD, null, dataIn, residual, false);
+  }
+
+  public static ScsiResult abortedTask() {
+    return new ScsiResult(ScsiStatus.TASK_ABORTED, null, null, 0, true);
+  }
+
+  /** Releases the buffers this result owns (when it will not be sent). */
+  public void release() {
+    if (sense != null && sense.refCnt() > 0) sense.release();
+    if (dataIn != null && dataIn.refCnt() > 0) dataIn.release();
+  }
+}

@@ -1,0 +1,38 @@
+package io.spindle.iscsi.pdu;
+
+import io.netty.buffer.ByteBuf;
+
+/** Logout Request, RFC 7143 §11.14. */
+public final class LogoutRequestPdu extends InitiatorPdu {
+
+  public LogoutRequestPdu(ByteBuf bhs, ByteBuf ahs, ByteBuf data) {
+    super(bhs, ahs, data);
+  }
+
+  public LogoutRequestPdu() {
+    super(Opcode.LOGOUT_REQUEST);
+    finalBit(true);
+  }
+
+  public static final int CLOSE_SESSION = 0;
+  public static final int CLOSE_CONNECTION = 1;
+  public static final int REMOVE_FOR_RECOVERY = 2;
+
+  public int reasonCode() {
+    return u8(1) & 0x7f;
+  }
+
+  public LogoutRequestPdu reasonCode(int v) {
+    bhs.setByte(1, 0x80 | (v & 0x7f));
+    return this;
+  }
+
+  public int cid() {
+    return bhs.getUnsignedShort(20);
+  }
+
+  public LogoutRequestPdu cid(int v) {
+    bhs.setShort(20, v);
+    return this;
+  }
+}

@@ -1,0 +1,67 @@
+package io.spindle.iscsi.pdu;
+
+import io.netty.buffer.ByteBuf;
+
+/** SCSI Command, RFC 7143 §11.3. */
+public final class ScsiCommandPdu extends InitiatorPdu {
+
+  public ScsiCommandPdu(ByteBuf bhs, ByteBuf ahs, ByteBuf data) {
+    super(bhs, ahs, data);
+  }
+
+  public ScsiCommandPdu() {
+    super(Opcode.SCSI_COMMAND);
+
+  }
+
+  /** R bit: data will be read from the target. */
+  public boolean read() {
+    return flag(1, 0x40);
+  }
+
+  public ScsiCommandPdu read(boolean on) {
+    setFlag(1, 0x40, on);
+    return this;
+  }
+
+  /** W bit: data will be written to the target. */
+  public boolean write() {
+    return flag(1, 0x20);
+  }
+
+  public ScsiCommandPdu write(boolean on) {
+    setFlag(1, 0x20, on);
+    return this;
+  }
+
+  /** Task attribute (ATTR), RFC 7143 §11.3.1.3: 0 untagged, 1 simple, 2 ordered, 3 head of queue, 4 ACA. */
+  public int taskAttribute() {
+    return u8(1) & 0x07;
+  }
+
+  public ScsiCommandPdu taskAttribute(int attr) {
+    bhs.setByte(1, (u8(1) & ~0x07) | (attr & 0x07));
+    return this;
+  }
+
+  public int expectedDataTransferLength() {
+    return int32(20);
+  }
+
+  public ScsiCommandPdu expectedDataTransferLength(int v) {
+    int32(20, v);
+    return this;
+  }
+
+  /** The 16-byte CDB field as a slice of the BHS (an extended CDB continues in an AHS of type 1). */
+  public ByteBuf cdb() {
+    return bhs.slice(32, 16);
+  }
+
+  public ScsiCommandPdu cdb(byte[] cdb) {
+    if (cdb.length > 16) throw new IllegalArgumentException("CDB longer than 16 bytes needs an extended-CDB AHS");
+    bhs.setZero(32, 16);
+    bhs.setBytes(32, cdb);
+    return this;
+  }
+}

@@ -1,0 +1,44 @@
+package io.spindle.iscsi.pdu;
+
+import io.netty.buffer.ByteBuf;
+
+/** SNACK Request, RFC 7143 §11.16. */
+public final class SnackRequestPdu extends InitiatorPdu {
+
+  public SnackRequestPdu(ByteBuf bhs, ByteBuf ahs, ByteBuf data) {
+    super(bhs, ahs, data);
+  }
+
+  public SnackRequestPdu() {
+    super(Opcode.SNACK_REQUEST);
+    finalBit(true);
+  }
+
+  public static final int DATA_R2T = 0;
+  public static final int STATUS = 1;
+  public static final int DATA_ACK = 2;
+  public static final int R_DATA = 3;
+
+  public int type() {
+    return u8(1) & 0x0f;
+  }
+
+  public SnackRequestPdu type(int t) {
+    bhs.setByte(1, 0x80 | (t & 0x0f));
+    return this;
+  }
+
+  public int begRun() {
+    return int32(40);
+  }
+
+  public int runLength() {
+    return int32(44);
+  }
+
+  public SnackRequestPdu run(int begRun, int runLength) {
+    int32(40, begRun);
+    int32(44, runLength);
+    return this;
+  }
+}
