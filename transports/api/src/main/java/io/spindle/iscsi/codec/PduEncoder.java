@@ -27,7 +27,7 @@ public final class PduEncoder extends MessageToMessageEncoder<Pdu> {
     encode(ctx.alloc(), pdu, limits.headerDigest(), limits.dataDigest(), out);
   }
 
-  /** Encodes without a pipeline (used by clients that frame themselves). Consumes no reference of {@code pdu}. */
+  /** Encodes without a pipeline. Consumes no reference of {@code pdu}; the pipeline path releases it after encoding. */
   public static void encode(io.netty.buffer.ByteBufAllocator alloc, Pdu pdu, boolean headerDigest, boolean dataDigest,
       List<Object> out) {
     ByteBuf ahs = pdu.ahs();

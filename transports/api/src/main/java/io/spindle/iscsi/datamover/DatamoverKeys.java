@@ -1,0 +1,13 @@
+package io.spindle.iscsi.datamover;
+
+/**
+ * The negotiated keys a datamover needs (RFC 5047 §3.2.6).
+ *
+ * @param headerDigest CRC32C header digests on
+ * @param dataDigest CRC32C data digests on
+ * @param targetMaxRecvDataSegmentLength what this target declared it receives
+ * @param initiatorMaxRecvDataSegmentLength what the initiator declared it receives (limits our sends)
+ */
+public record DatamoverKeys(boolean headerDigest, boolean dataDigest, int targetMaxRecvDataSegmentLength,
+    int initiatorMaxRecvDataSegmentLength) {
+}

@@ -1,0 +1,148 @@
+package io.spindle.transport.tcp;
+
+import io.netty.channel.ChannelPipeline;
+import io.spindle.iscsi.codec.CodecLimits;
+import io.spindle.iscsi.codec.FramingError;
+import io.spindle.iscsi.codec.PduDecoder;
+import io.spindle.iscsi.codec.PduEncoder;
+import io.spindle.iscsi.datamover.DatamoverConnection;
+import io.spindle.iscsi.datamover.DatamoverKeys;
+import io.spindle.iscsi.datamover.DatamoverListener;
+import io.spindle.iscsi.pdu.DataInPdu;
+import io.spindle.iscsi.pdu.Pdu;
+import io.spindle.iscsi.pdu.R2tPdu;
+import io.spindle.iscsi.pdu.TargetPdu;
+import io.vertx.core.Context;
+import io.vertx.core.Future;
+import io.vertx.core.internal.net.NetSocketInternal;
+import io.vertx.core.net.SocketAddress;
+import io.netty.util.ReferenceCountUtil;
+
+/**
+ * iSCSI/TCP datamover of one connection: the PDU codec sits in the socket's Netty pipeline, so
+ * the iSCSI layer sends and receives typed PDUs. Put_Data and Get_Data are plain PDU writes.
+ */
+final class TcpDatamoverConnection implements DatamoverConnection {
+
+  private final NetSocketInternal socket;
+  private final Context context;
+  private final CodecLimits limits = new CodecLimits();
+  private DatamoverListener listener;
+  private DatamoverKeys pendingKeys;
+  private boolean terminated;
+
+  TcpDatamoverConnection(NetSocketInternal socket) {
+    this.socket = socket;
+    this.context = io.vertx.core.Vertx.currentContext();
+    ChannelPipeline pipeline = socket.channelHandlerContext().pipeline();
+    pipeline.addBefore("handler", "iscsi-decoder", new PduDecoder(limits));
+    pipeline.addBefore("handler", "iscsi-encoder", new PduEncoder(limits));
+    socket.messageHandler(this::received);
+    socket.closeHandler(v -> terminated("connection closed"));
+    socket.exceptionHandler(err -> terminated("connection error: " + err));
+  }
+
+  private void received(Object msg) {
+    if (msg instanceof Pdu pdu) {
+      if (listener == null) {
+        pdu.release();
+        return;
+      }
+      listener.controlNotify(pdu);
+    } else if (msg instanceof FramingError err) {
+      terminated("framing error: " + err.reason());
+      socket.close();
+    } else {
+      ReferenceCountUtil.release(msg);
+    }
+  }
+
+  private void terminated(String reason) {
+    if (terminated) return;
+    terminated = true;
+    if (listener != null) listener.connectionTerminateNotify(reason);
+  }
+
+  @Override
+  public String transport() {
+    return TcpTransport.NAME;
+  }
+
+  @Override
+  public Context context() {
+    return context;
+  }
+
+  @Override
+  public SocketAddress remoteAddress() {
+    return socket.remoteAddress();
+  }
+
+  @Override
+  public SocketAddress localAddress() {
+    return socket.localAddress();
+  }
+
+  @Override
+  public void listener(DatamoverListener listener) {
+    this.listener = listener;
+  }
+
+  @Override
+  public Future<Void> sendControl(TargetPdu pdu) {
+    return write(pdu);
+  }
+
+  @Override
+  public Future<Void> putData(DataInPdu pdu) {
+    return write(pdu);
+  }
+
+  @Override
+  public Future<Void> getData(R2tPdu pdu) {
+    return write(pdu);
+  }
+
+  private Future<Void> write(Pdu pdu) {
+    if (terminated) {
+      pdu.release();
+      return Future.failedFuture(NetSocketInternal.CLOSED_EXCEPTION);
+    }
+    // The encoder (a MessageToMessageEncoder) releases the PDU once it has been encoded.
+    return socket.writeMessage(pdu);
+  }
+
+  @Override
+  public void noticeKeyValues(DatamoverKeys keys) {
+    this.pendingKeys = keys;
+  }
+
+  @Override
+  public void enableDatamover() {
+    DatamoverKeys k = pendingKeys;
+    if (k != null) {
+      limits.digests(k.headerDigest(), k.dataDigest());
+      limits.maxRecvDataSegmentLength(k.targetMaxRecvDataSegmentLength());
+    }
+  }
+
+  @Override
+  public void deallocateTaskResources(int itt) {
+    // iSCSI/TCP keeps no per-task state in the datamover.
+  }
+
+  @Override
+  public void pause() {
+    socket.pause();
+  }
+
+  @Override
+  public void resume() {
+    socket.resume();
+  }
+
+  @Override
+  public Future<Void> terminate() {
+    return socket.close();
+  }
+}
