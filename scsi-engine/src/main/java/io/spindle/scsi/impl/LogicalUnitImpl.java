@@ -1,0 +1,230 @@
+package io.spindle.scsi.impl;
+
+import io.spindle.scsi.LogicalUnit;
+import io.spindle.scsi.LunOptions;
+import io.spindle.scsi.Nexus;
+import io.spindle.scsi.impl.store.BackingStore;
+import io.vertx.core.Future;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.ArrayDeque;
+import java.util.Deque;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * An SBC direct-access logical unit: its backing store and the state SPC-4 keeps per logical
+ * unit — unit attentions per I_T nexus, the SPC-2 reservation, mode page values, the task
+ * set. Shared by sessions on several event loops: small monitors guard the state, never I/O.
+ */
+public final class LogicalUnitImpl implements LogicalUnit {
+
+  private final ScsiEngineImpl engine;
+  private final LunOptions options;
+  private final BackingStore store;
+  private final String serial;
+  private final byte[] naa;
+  private volatile long blocks;
+  private final TaskSet taskSet = new TaskSet();
+  private final RangeLock rangeLock = new RangeLock();
+  private final ModePages modePages = new ModePages();
+
+  /** Guarded by {@code this}: nexuses seen, their pending unit attentions, reservation, prevent. */
+  private final Set<String> knownNexuses = new HashSet<>();
+  private final Map<String, Deque<UnitAttention>> unitAttentions = new HashMap<>();
+  private String reservationHolder;
+  private final Set<String> preventing = new HashSet<>();
+
+  LogicalUnitImpl(ScsiEngineImpl engine, LunOptions options, BackingStore store) {
+    this.engine = engine;
+    this.options = options;
+    this.store = store;
+    this.blocks = store.size() / options.blockSize();
+    String identity = options.backing() + ":" + (options.path() == null ? "" : options.path()) + ":"
+        + options.size() + ":" + System.identityHashCode(this);
+    byte[] hash = sha256(options.serial() != null ? "serial:" + options.serial()
+        : options.path() != null ? "path:" + options.path() : identity);
+    this.serial = options.serial() != null ? options.serial() : hex(hash, 8);
+    // SPC-4 §7.8.6.6.4: NAA 6 (IEEE Registered Extended); the OUI and the vendor specific
+    // identifier are taken from the hash, so the identifier is stable for a path or serial.
+    this.naa = new byte[16];
+    System.arraycopy(hash, 8, naa, 0, 16);
+    naa[0] = (byte) (0x60 | (naa[0] & 0x0F));
+  }
+
+  private static byte[] sha256(String s) {
+    try {
+      return MessageDigest.getInstance("SHA-256").digest(s.getBytes(StandardCharsets.UTF_8));
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  private static String hex(byte[] b, int n) {
+    StringBuilder sb = new StringBuilder();
+    for (int i = 0; i < n; i++) sb.append(String.format("%02x", b[i]));
+    return sb.toString();
+  }
+
+  @Override
+  public LunOptions options() {
+    return options;
+  }
+
+  @Override
+  public long blocks() {
+    return blocks;
+  }
+
+  @Override
+  public int blockSize() {
+    return options.blockSize();
+  }
+
+  public BackingStore store() {
+    return store;
+  }
+
+  public ScsiEngineImpl engine() {
+    return engine;
+  }
+
+  public String serial() {
+    return serial;
+  }
+
+  /** The 16-byte NAA designator (VPD page 83h). */
+  public byte[] naa() {
+    return naa.clone();
+  }
+
+  public ModePages modePages() {
+    return modePages;
+  }
+
+  TaskSet taskSet() {
+    return taskSet;
+  }
+
+  /** Exclusive access to {@code [lba, lba + blocks)} among writers; complete with the release action. */
+  public Future<Runnable> lockRange(long lba, long blocks) {
+    return rangeLock.acquire(lba, blocks);
+  }
+
+  /** Read-only by configuration or by the control mode page SWP bit. */
+  public boolean writeProtected() {
+    return options.readOnly() || modePages.swp();
+  }
+
+  /** Fails with DATA PROTECT when writes are not allowed (SBC-4 4.11). */
+  public void checkWritable() {
+    if (options.readOnly()) throw CheckCondition.of(SenseData.DATA_PROTECT, 0x27, 0x00);
+    // SPC-4 §7.5.8: SWP set → LOGICAL UNIT SOFTWARE WRITE PROTECTED.
+    if (modePages.swp()) throw CheckCondition.of(SenseData.DATA_PROTECT, 0x27, 0x02);
+  }
+
+  /** Fails with LOGICAL BLOCK ADDRESS OUT OF RANGE unless {@code [lba, lba + n)} fits. */
+  public void checkRange(long lba, long n) {
+    long cap = blocks;
+    if (lba < 0 || n < 0 || lba > cap || n > cap - lba) throw CheckCondition.lbaOutOfRange();
+  }
+
+  /** Changes the capacity at runtime and raises CAPACITY DATA HAS CHANGED for every nexus (SBC-4 4.12). */
+  public void capacityChanged(long newBlocks) {
+    this.blocks = newBlocks;
+    raiseUnitAttention(UnitAttention.CAPACITY_DATA_HAS_CHANGED, null);
+  }
+
+  /** Hook for the server when the target's LUN map changes (SPC-4 §7.6.2 REPORTED LUNS DATA HAS CHANGED). */
+  public void reportedLunsChanged() {
+    raiseUnitAttention(UnitAttention.REPORTED_LUNS_DATA_HAS_CHANGED, null);
+  }
+
+  /**
+   * The oldest pending unit attention for this nexus, removed from the queue when {@code take}.
+   * A nexus seen for the first time starts with POWER ON, RESET (SAM-5 §6.3.1).
+   */
+  synchronized UnitAttention unitAttention(Nexus nexus, boolean take) {
+    String port = nexus.initiatorPort();
+    if (knownNexuses.add(port)) {
+      unitAttentions.computeIfAbsent(port, k -> new ArrayDeque<>()).add(UnitAttention.POWER_ON);
+    }
+    Deque<UnitAttention> q = unitAttentions.get(port);
+    if (q == null || q.isEmpty()) return null;
+    return take ? q.poll() : q.peek();
+  }
+
+  /** Queues a unit attention for every known nexus except {@code except} (may be null). */
+  synchronized void raiseUnitAttention(UnitAttention ua, String except) {
+    for (String port : knownNexuses) {
+      if (port.equals(except)) continue;
+      Deque<UnitAttention> q = unitAttentions.computeIfAbsent(port, k -> new ArrayDeque<>());
+      if (!q.contains(ua)) q.add(ua);
+    }
+  }
+
+  /** After a reset: every nexus has exactly the reset unit attention pending (SAM-5 §6.3.3). */
+  synchronized void resetState(UnitAttention ua) {
+    for (String port : knownNexuses) {
+      Deque<UnitAttention> q = unitAttentions.computeIfAbsent(port, k -> new ArrayDeque<>());
+      q.clear();
+      q.add(ua);
+    }
+    reservationHolder = null;
+    preventing.clear();
+  }
+
+  synchronized void nexusLost(Nexus nexus) {
+    String port = nexus.initiatorPort();
+    knownNexuses.remove(port);
+    unitAttentions.remove(port);
+    preventing.remove(port);
+    if (port.equals(reservationHolder)) reservationHolder = null;
+  }
+
+  /** SPC-2 RESERVE(6/10): true when granted (free or already held by this nexus). */
+  public synchronized boolean reserve(Nexus nexus) {
+    if (reservationHolder != null && !reservationHolder.equals(nexus.initiatorPort())) return false;
+    reservationHolder = nexus.initiatorPort();
+    return true;
+  }
+
+  /** SPC-2 RELEASE(6/10): releases only the holder's reservation; others are a no-op. */
+  public synchronized void release(Nexus nexus) {
+    if (nexus.initiatorPort().equals(reservationHolder)) reservationHolder = null;
+  }
+
+  /** True when another nexus holds the SPC-2 reservation. */
+  public synchronized boolean reservedByOther(Nexus nexus) {
+    return reservationHolder != null && !reservationHolder.equals(nexus.initiatorPort());
+  }
+
+  public synchronized void prevent(Nexus nexus, boolean prevent) {
+    if (prevent) preventing.add(nexus.initiatorPort());
+    else preventing.remove(nexus.initiatorPort());
+  }
+
+  public synchronized boolean removalPrevented() {
+    return !preventing.isEmpty();
+  }
+
+  /** Called when a nexus changed mode parameters: other nexuses learn of it (SPC-4 §7.5.2). */
+  public void modeParametersChanged(Nexus by) {
+    raiseUnitAttention(UnitAttention.MODE_PARAMETERS_CHANGED, by.initiatorPort());
+  }
+
+  @Override
+  public Future<Void> close() {
+    return engine.worker().executeBlocking(() -> {
+      try {
+        store.flush();
+      } finally {
+        store.close();
+      }
+      return null;
+    }, false);
+  }
+}

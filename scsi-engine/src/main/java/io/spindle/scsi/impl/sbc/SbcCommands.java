@@ -1,0 +1,560 @@
+package io.spindle.scsi.impl.sbc;
+
+import static io.spindle.scsi.impl.Cdb.u16;
+import static io.spindle.scsi.impl.Cdb.u24;
+import static io.spindle.scsi.impl.Cdb.u32;
+import static io.spindle.scsi.impl.Cdb.u64;
+import static io.spindle.scsi.impl.Cdb.u8;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.PooledByteBufAllocator;
+import io.spindle.scsi.ScsiResult;
+import io.spindle.scsi.impl.Cdb;
+import io.spindle.scsi.impl.CheckCondition;
+import io.spindle.scsi.impl.LogicalUnitImpl;
+import io.spindle.scsi.impl.Task;
+import io.spindle.scsi.impl.store.BackingStore;
+import io.vertx.core.Future;
+
+/** SBC-4 block commands: reads, writes, verify, write same, unmap, capacity. */
+public final class SbcCommands {
+
+  private SbcCommands() {
+  }
+
+  // ---- CDB decoding: (LBA, transfer length) per CDB size ----
+
+  /** READ(6)/WRITE(6): 21-bit LBA, length 0 means 256 blocks (SBC-4 5.13, 5.37). */
+  public static Future<ScsiResult> read6(Task t) {
+    byte[] c = t.cdb();
+    Cdb.reserved(c, 1, 0xE0);
+    int n = u8(c, 4);
+    return read(t, u24(c, 1) & 0x1FFFFF, n == 0 ? 256 : n);
+  }
+
+  public static Future<ScsiResult> read10(Task t) {
+    byte[] c = t.cdb();
+    checkProtect(c);
+    Cdb.reserved(c, 6, 0xE0);
+    return read(t, u32(c, 2), u16(c, 7));
+  }
+
+  public static Future<ScsiResult> read12(Task t) {
+    byte[] c = t.cdb();
+    checkProtect(c);
+    Cdb.reserved(c, 10, 0xE0);
+    return read(t, u32(c, 2), u32(c, 6));
+  }
+
+  public static Future<ScsiResult> read16(Task t) {
+    byte[] c = t.cdb();
+    checkProtect(c);
+    Cdb.reserved(c, 14, 0xC0);
+    return read(t, u64(c, 2), u32(c, 10));
+  }
+
+  public static Future<ScsiResult> write6(Task t) {
+    byte[] c = t.cdb();
+    Cdb.reserved(c, 1, 0xE0);
+    int n = u8(c, 4);
+    return write(t, u24(c, 1) & 0x1FFFFF, n == 0 ? 256 : n, false);
+  }
+
+  public static Future<ScsiResult> write10(Task t) {
+    byte[] c = t.cdb();
+    checkProtect(c);
+    Cdb.reserved(c, 6, 0xE0);
+    return write(t, u32(c, 2), u16(c, 7), fua(c));
+  }
+
+  public static Future<ScsiResult> write12(Task t) {
+    byte[] c = t.cdb();
+    checkProtect(c);
+    Cdb.reserved(c, 10, 0xE0);
+    return write(t, u32(c, 2), u32(c, 6), fua(c));
+  }
+
+  public static Future<ScsiResult> write16(Task t) {
+    byte[] c = t.cdb();
+    checkProtect(c);
+    Cdb.reserved(c, 14, 0xC0);
+    return write(t, u64(c, 2), u32(c, 10), fua(c));
+  }
+
+  /** WRITE AND VERIFY(10/12/16): our stores do not lose written data, so verify is the write itself. */
+  public static Future<ScsiResult> writeVerify10(Task t) {
+    byte[] c = t.cdb();
+    checkProtect(c);
+    Cdb.reserved(c, 1, 0x09);
+    return write(t, u32(c, 2), u16(c, 7), true);
+  }
+
+  public static Future<ScsiResult> writeVerify12(Task t) {
+    byte[] c = t.cdb();
+    checkProtect(c);
+    Cdb.reserved(c, 1, 0x09);
+    return write(t, u32(c, 2), u32(c, 6), true);
+  }
+
+  public static Future<ScsiResult> writeVerify16(Task t) {
+    byte[] c = t.cdb();
+    checkProtect(c);
+    Cdb.reserved(c, 1, 0x09);
+    return write(t, u64(c, 2), u32(c, 10), true);
+  }
+
+  public static Future<ScsiResult> verify10(Task t) {
+    byte[] c = t.cdb();
+    checkProtect(c);
+    return verify(t, u32(c, 2), u16(c, 7));
+  }
+
+  public static Future<ScsiResult> verify12(Task t) {
+    byte[] c = t.cdb();
+    checkProtect(c);
+    return verify(t, u32(c, 2), u32(c, 6));
+  }
+
+  public static Future<ScsiResult> verify16(Task t) {
+    byte[] c = t.cdb();
+    checkProtect(c);
+    return verify(t, u64(c, 2), u32(c, 10));
+  }
+
+  /** RDPROTECT/WRPROTECT/VRPROTECT/ORPROTECT: no protection information, so any non-zero value is invalid (SBC-4 4.22). */
+  private static void checkProtect(byte[] c) {
+    if ((c[1] & 0xE0) != 0) throw CheckCondition.invalidCdbField(1, 7);
+  }
+
+  private static boolean fua(byte[] c) {
+    return (c[1] & 0x08) != 0;
+  }
+
+  private static void checkTransfer(LogicalUnitImpl lu, long lba, long blocks, int lengthByte) {
+    lu.checkRange(lba, blocks);
+    if (blocks > SbcLimits.maxTransferBlocks(lu.blockSize())) {
+      // SBC-4 6.6.4: above MAXIMUM TRANSFER LENGTH → INVALID FIELD IN CDB.
+      throw CheckCondition.invalidCdbField(lengthByte, -1);
+    }
+  }
+
+  /** Where TRANSFER LENGTH sits, by CDB group (SPC-4 §4.3.2). */
+  private static int lengthByte(Task t) {
+    switch (t.opcode() >>> 5) {
+      case 0: return 4;
+      case 4: return 10;
+      case 5: return 6;
+      default: return 7;
+    }
+  }
+
+  // ---- Execution ----
+
+  static Future<ScsiResult> read(Task t, long lba, long blocks) {
+    LogicalUnitImpl lu = t.lu();
+    checkTransfer(lu, lba, blocks, lengthByte(t));
+    long bytes = blocks * lu.blockSize();
+    int edtl = t.edtl();
+    int n = t.command().hasDataIn() ? (int) Math.min(bytes, edtl) : 0;
+    if (!t.command().hasDataIn() && blocks > 0) {
+      // Data-In without the R bit (libiscsi Read10Invalid): nothing can be returned.
+      return Future.succeededFuture(ScsiResult.good(null, 0));
+    }
+    if (n == 0) return Future.succeededFuture(ScsiResult.good(null, (int) (edtl - bytes)));
+    BackingStore store = lu.store();
+    long offset = lba * lu.blockSize();
+    ByteBuf buf = PooledByteBufAllocator.DEFAULT.directBuffer(n);
+    return t.blocking(() -> {
+      store.read(buf, offset, n);
+      return buf;
+    }).transform(ar -> {
+      if (ar.failed()) {
+        buf.release();
+        return Future.failedFuture(ar.cause());
+      }
+      return Future.succeededFuture(ScsiResult.good(buf, (int) (edtl - bytes)));
+    });
+  }
+
+  static Future<ScsiResult> write(Task t, long lba, long blocks, boolean fua) {
+    LogicalUnitImpl lu = t.lu();
+    lu.checkWritable();
+    checkTransfer(lu, lba, blocks, lengthByte(t));
+    int bs = lu.blockSize();
+    long bytes = blocks * bs;
+    int edtl = t.edtl();
+    int available = t.command().hasDataOut() ? edtl : 0;
+    // Only whole blocks the initiator actually sends are written (libiscsi Write10Residuals).
+    int n = (int) (Math.min(bytes, available) / bs * bs);
+    int residual = (int) (edtl - bytes);
+    if (n == 0) return Future.succeededFuture(ScsiResult.good(null, residual));
+    long offset = lba * bs;
+    boolean force = fua || !lu.modePages().wce();
+    return withRange(t, lba, n / bs, () -> t.command().dataOut(0, n).compose(data -> t.blocking(() -> {
+      try {
+        lu.store().write(data, offset);
+        if (force) lu.store().flush();
+      } finally {
+        data.release();
+      }
+      return ScsiResult.good(null, residual);
+    })));
+  }
+
+  /** Runs {@code body} while holding the LBA range against other writers. */
+  private static Future<ScsiResult> withRange(Task t, long lba, long blocks,
+      java.util.function.Supplier<Future<ScsiResult>> body) {
+    return t.onContext(t.lu().lockRange(lba, blocks)).compose(release -> {
+      Future<ScsiResult> f;
+      try {
+        f = body.get();
+      } catch (RuntimeException e) {
+        release.run();
+        throw e;
+      }
+      return f.andThen(ar -> release.run());
+    });
+  }
+
+  static Future<ScsiResult> verify(Task t, long lba, long blocks) {
+    byte[] c = t.cdb();
+    LogicalUnitImpl lu = t.lu();
+    int bytchk = (c[1] >> 1) & 0x3;
+    if (bytchk == 2) throw CheckCondition.invalidCdbField(1, 2);
+    lu.checkRange(lba, blocks);
+    if (bytchk == 0 || blocks == 0) return Future.succeededFuture(t.good(0));
+    if (blocks > SbcLimits.maxTransferBlocks(lu.blockSize())) throw CheckCondition.invalidCdbField(lengthByte(t), -1);
+    int bs = lu.blockSize();
+    // SBC-4 5.33: BYTCHK 01b sends every block, 11b sends one block compared against each.
+    long expectBytes = bytchk == 1 ? blocks * bs : bs;
+    int n = (int) Math.min(expectBytes, t.command().hasDataOut() ? t.edtl() : 0) / bs * bs;
+    int residual = (int) (t.edtl() - expectBytes);
+    if (n == 0) return Future.succeededFuture(ScsiResult.good(null, residual));
+    long compareBlocks = bytchk == 1 ? n / bs : blocks;
+    long offset = lba * bs;
+    return t.command().dataOut(0, n).compose(data -> t.blocking(() -> {
+      ByteBuf disk = PooledByteBufAllocator.DEFAULT.directBuffer(bs);
+      try {
+        for (long i = 0; i < compareBlocks; i++) {
+          disk.clear();
+          lu.store().read(disk, offset + i * bs, bs);
+          int base = bytchk == 1 ? (int) (i * bs) : 0;
+          for (int j = 0; j < bs; j++) {
+            if (disk.getByte(j) != data.getByte(data.readerIndex() + base + j)) {
+              throw CheckCondition.miscompare(i * bs + j);
+            }
+          }
+        }
+        return ScsiResult.good(null, residual);
+      } finally {
+        disk.release();
+        data.release();
+      }
+    }));
+  }
+
+  /** COMPARE AND WRITE (SBC-4 5.3): compare then write, atomic against other writers. */
+  public static Future<ScsiResult> compareAndWrite(Task t) {
+    byte[] c = t.cdb();
+    checkProtect(c);
+    LogicalUnitImpl lu = t.lu();
+    lu.checkWritable();
+    long lba = u64(c, 2);
+    int blocks = u8(c, 13);
+    lu.checkRange(lba, blocks);
+    if (blocks > SbcLimits.MAX_COMPARE_AND_WRITE_BLOCKS) throw CheckCondition.invalidCdbField(13, -1);
+    if (blocks == 0) return Future.succeededFuture(t.good(0));
+    int bs = lu.blockSize();
+    int half = blocks * bs;
+    if (!t.command().hasDataOut() || t.edtl() != 2 * half) throw CheckCondition.invalidCdbField(13, -1);
+    long offset = lba * bs;
+    boolean force = fua(c) || !lu.modePages().wce();
+    return withRange(t, lba, blocks, () -> t.command().dataOut(0, 2 * half).compose(data -> t.blocking(() -> {
+      ByteBuf disk = PooledByteBufAllocator.DEFAULT.directBuffer(half);
+      try {
+        lu.store().read(disk, offset, half);
+        int base = data.readerIndex();
+        for (int j = 0; j < half; j++) {
+          if (disk.getByte(j) != data.getByte(base + j)) throw CheckCondition.miscompare(j);
+        }
+        lu.store().write(data.slice(base + half, half), offset);
+        if (force) lu.store().flush();
+        return t.good(2 * half);
+      } finally {
+        disk.release();
+        data.release();
+      }
+    })));
+  }
+
+  /** ORWRITE(16) (SBC-4 5.9): new = old OR data-out, under the range lock. */
+  public static Future<ScsiResult> orWrite16(Task t) {
+    byte[] c = t.cdb();
+    checkProtect(c);
+    LogicalUnitImpl lu = t.lu();
+    lu.checkWritable();
+    long lba = u64(c, 2);
+    long blocks = u32(c, 10);
+    checkTransfer(lu, lba, blocks, 10);
+    int bs = lu.blockSize();
+    long bytes = blocks * bs;
+    int n = (int) (Math.min(bytes, t.command().hasDataOut() ? t.edtl() : 0) / bs * bs);
+    int residual = (int) (t.edtl() - bytes);
+    if (n == 0) return Future.succeededFuture(ScsiResult.good(null, residual));
+    long offset = lba * bs;
+    boolean force = fua(c) || !lu.modePages().wce();
+    return withRange(t, lba, n / bs, () -> t.command().dataOut(0, n).compose(data -> t.blocking(() -> {
+      ByteBuf disk = PooledByteBufAllocator.DEFAULT.directBuffer(n);
+      try {
+        lu.store().read(disk, offset, n);
+        int base = data.readerIndex();
+        for (int j = 0; j < n; j++) disk.setByte(j, disk.getByte(j) | data.getByte(base + j));
+        lu.store().write(disk, offset);
+        if (force) lu.store().flush();
+        return ScsiResult.good(null, residual);
+      } finally {
+        disk.release();
+        data.release();
+      }
+    })));
+  }
+
+  public static Future<ScsiResult> writeSame10(Task t) {
+    byte[] c = t.cdb();
+    checkProtect(c);
+    Cdb.reserved(c, 1, 0x17);
+    Cdb.reserved(c, 6, 0xE0);
+    return writeSame(t, u32(c, 2), u16(c, 7), (c[1] & 0x08) != 0, false, 7);
+  }
+
+  public static Future<ScsiResult> writeSame16(Task t) {
+    byte[] c = t.cdb();
+    checkProtect(c);
+    Cdb.reserved(c, 1, 0x16);
+    Cdb.reserved(c, 14, 0xC0);
+    return writeSame(t, u64(c, 2), u32(c, 10), (c[1] & 0x08) != 0, (c[1] & 0x01) != 0, 10);
+  }
+
+  /** WRITE SAME (SBC-4 5.49/5.50): one block replicated, or deallocation with UNMAP. */
+  static Future<ScsiResult> writeSame(Task t, long lba, long blocks, boolean unmap, boolean ndob, int lengthByte) {
+    LogicalUnitImpl lu = t.lu();
+    lu.checkWritable();
+    // WSNZ=0 (Block Limits): a zero NUMBER OF LOGICAL BLOCKS means up to the last LBA.
+    if (blocks == 0) {
+      lu.checkRange(lba, 0);
+      blocks = lu.blocks() - lba;
+    } else {
+      lu.checkRange(lba, blocks);
+      if (blocks > SbcLimits.MAX_WRITE_SAME_BLOCKS) throw CheckCondition.invalidCdbField(lengthByte, -1);
+    }
+    int bs = lu.blockSize();
+    long count = blocks;
+    long offset = lba * bs;
+    boolean force = !lu.modePages().wce();
+    if (ndob) {
+      return withRange(t, lba, count, () -> t.blocking(() -> {
+        lu.store().unmap(offset, count * bs);
+        if (force) lu.store().flush();
+        return t.good(0);
+      }));
+    }
+    if (!t.command().hasDataOut() || t.edtl() != bs) throw CheckCondition.invalidCdbField(lengthByte, -1);
+    if (count == 0) return Future.succeededFuture(t.good(bs));
+    return withRange(t, lba, count, () -> t.command().dataOut(0, bs).compose(data -> t.blocking(() -> {
+      try {
+        BackingStore store = lu.store();
+        if (unmap && isZero(data)) {
+          store.unmap(offset, count * bs);
+        } else {
+          replicate(store, data, offset, count, bs);
+        }
+        if (force) store.flush();
+        return t.good(bs);
+      } finally {
+        data.release();
+      }
+    })));
+  }
+
+  private static boolean isZero(ByteBuf b) {
+    for (int i = b.readerIndex(); i < b.writerIndex(); i++) {
+      if (b.getByte(i) != 0) return false;
+    }
+    return true;
+  }
+
+  private static void replicate(BackingStore store, ByteBuf block, long offset, long count, int bs)
+      throws java.io.IOException {
+    int perChunk = (int) Math.min(count, Math.max(1, (1 << 20) / bs));
+    ByteBuf chunk = PooledByteBufAllocator.DEFAULT.directBuffer(perChunk * bs);
+    try {
+      for (int i = 0; i < perChunk; i++) chunk.writeBytes(block, block.readerIndex(), bs);
+      long done = 0;
+      while (done < count) {
+        int n = (int) Math.min(perChunk, count - done);
+        store.write(chunk.slice(0, n * bs), offset + done * bs);
+        done += n;
+      }
+    } finally {
+      chunk.release();
+    }
+  }
+
+  /** UNMAP (SBC-4 5.32). */
+  public static Future<ScsiResult> unmap(Task t) {
+    byte[] c = t.cdb();
+    Cdb.reserved(c, 1, 0x01);
+    LogicalUnitImpl lu = t.lu();
+    lu.checkWritable();
+    int length = u16(c, 7);
+    if (length == 0) return Future.succeededFuture(t.good(0));
+    if (length < 8) throw CheckCondition.parameterListLengthError();
+    int n = Math.min(length, t.command().hasDataOut() ? t.edtl() : 0);
+    if (n < 8) throw CheckCondition.parameterListLengthError();
+    int bs = lu.blockSize();
+    return t.command().dataOut(0, n).compose(data -> {
+      long[][] ranges;
+      try {
+        ranges = parseUnmap(data, lu);
+      } finally {
+        data.release();
+      }
+      if (ranges.length == 0) return Future.succeededFuture(t.good(length));
+      return t.blocking(() -> {
+        for (long[] r : ranges) lu.store().unmap(r[0] * bs, r[1] * bs);
+        return t.good(length);
+      });
+    });
+  }
+
+  private static long[][] parseUnmap(ByteBuf data, LogicalUnitImpl lu) {
+    int base = data.readerIndex();
+    int avail = data.readableBytes();
+    int descLen = data.getUnsignedShort(base + 2);
+    int count = Math.min(descLen, avail - 8) / 16;
+    if (count > SbcLimits.MAX_UNMAP_DESCRIPTORS) throw CheckCondition.invalidParameterField(2, -1);
+    long[][] ranges = new long[count][];
+    for (int i = 0; i < count; i++) {
+      int o = base + 8 + i * 16;
+      long lba = data.getLong(o);
+      long blocks = data.getUnsignedInt(o + 8);
+      lu.checkRange(lba, blocks);
+      if (blocks > SbcLimits.MAX_UNMAP_BLOCKS) throw CheckCondition.invalidParameterField(8 + i * 16 + 8, -1);
+      ranges[i] = new long[] {lba, blocks};
+    }
+    return ranges;
+  }
+
+  /** SYNCHRONIZE CACHE(10/16) (SBC-4 5.26/5.27): range checked, then the whole store flushed. */
+  public static Future<ScsiResult> synchronizeCache10(Task t) {
+    byte[] c = t.cdb();
+    Cdb.reserved(c, 1, 0xF9);
+    t.lu().checkRange(u32(c, 2), u16(c, 7));
+    return flush(t);
+  }
+
+  public static Future<ScsiResult> synchronizeCache16(Task t) {
+    byte[] c = t.cdb();
+    Cdb.reserved(c, 1, 0xF9);
+    t.lu().checkRange(u64(c, 2), u32(c, 10));
+    return flush(t);
+  }
+
+  private static Future<ScsiResult> flush(Task t) {
+    return t.blocking(() -> {
+      t.lu().store().flush();
+      return t.good(0);
+    });
+  }
+
+  /** PRE-FETCH(10/16) (SBC-4 5.10): nothing to stage; GOOD once the range is valid. */
+  public static Future<ScsiResult> preFetch10(Task t) {
+    byte[] c = t.cdb();
+    Cdb.reserved(c, 1, 0xFD);
+    t.lu().checkRange(u32(c, 2), u16(c, 7));
+    return Future.succeededFuture(t.good(0));
+  }
+
+  public static Future<ScsiResult> preFetch16(Task t) {
+    byte[] c = t.cdb();
+    Cdb.reserved(c, 1, 0xFD);
+    t.lu().checkRange(u64(c, 2), u32(c, 10));
+    return Future.succeededFuture(t.good(0));
+  }
+
+  /** READ CAPACITY(10) (SBC-4 5.15). */
+  public static Future<ScsiResult> readCapacity10(Task t) {
+    byte[] c = t.cdb();
+    boolean pmi = (c[8] & 0x01) != 0;
+    // SBC-4 5.15.1: with PMI zero the LOGICAL BLOCK ADDRESS field must be zero.
+    if (!pmi && u32(c, 2) != 0) throw CheckCondition.invalidCdbField(2, -1);
+    LogicalUnitImpl lu = t.lu();
+    long last = lu.blocks() - 1;
+    ByteBuf b = PooledByteBufAllocator.DEFAULT.directBuffer(8);
+    b.writeInt((int) Math.min(last, 0xFFFFFFFFL)).writeInt(lu.blockSize());
+    return Future.succeededFuture(t.dataIn(b));
+  }
+
+  /** READ CAPACITY(16) (SBC-4 5.16), service action 10h of SERVICE ACTION IN(16). */
+  public static Future<ScsiResult> readCapacity16(Task t) {
+    byte[] c = t.cdb();
+    long alloc = u32(c, 10);
+    LogicalUnitImpl lu = t.lu();
+    ByteBuf b = PooledByteBufAllocator.DEFAULT.directBuffer(32);
+    b.writeLong(lu.blocks() - 1).writeInt(lu.blockSize());
+    b.writeByte(0); // no protection
+    b.writeByte(0); // one logical block per physical block
+    // LBPME: thin provisioning; LBPRZ: deallocated blocks read as zeros.
+    b.writeShort(lu.store().thin() ? 0xC000 : 0);
+    b.writeZero(16);
+    b.writerIndex((int) Math.min(32, alloc));
+    return Future.succeededFuture(t.dataIn(b));
+  }
+
+  /** GET LBA STATUS (SBC-4 5.7): one descriptor for the run starting at the LBA. */
+  public static Future<ScsiResult> getLbaStatus(Task t) {
+    byte[] c = t.cdb();
+    LogicalUnitImpl lu = t.lu();
+    long lba = u64(c, 2);
+    long alloc = u32(c, 10);
+    if (lba >= lu.blocks()) throw CheckCondition.lbaOutOfRange();
+    int bs = lu.blockSize();
+    return t.blocking(() -> {
+      BackingStore store = lu.store();
+      boolean mapped = store.isMapped(lba * bs, bs);
+      long end = lba + 1;
+      long limit = Math.min(lu.blocks(), lba + 0xFFFFFFFFL);
+      long step = Math.max(1, 65536 / bs);
+      int probes = 0;
+      while (end < limit && probes++ < 4096) {
+        long next = Math.min(limit, (end / step + 1) * step);
+        if (store.isMapped(end * bs, (next - end) * bs) != mapped) break;
+        end = next;
+      }
+      ByteBuf b = PooledByteBufAllocator.DEFAULT.directBuffer(24);
+      b.writeInt(20).writeInt(0);
+      b.writeLong(lba).writeInt((int) (end - lba)).writeByte(mapped ? 0 : 1).writeZero(3);
+      b.writerIndex((int) Math.min(24, alloc));
+      return t.dataIn(b);
+    });
+  }
+
+  /** READ DEFECT DATA(10/12) (SBC-4 5.17/5.18): an empty list in the requested format. */
+  public static Future<ScsiResult> readDefectData10(Task t) {
+    byte[] c = t.cdb();
+    int alloc = u16(c, 7);
+    ByteBuf b = PooledByteBufAllocator.DEFAULT.directBuffer(4);
+    b.writeByte(0).writeByte(c[2] & 0x1F).writeShort(0);
+    b.writerIndex(Math.min(4, alloc));
+    return Future.succeededFuture(t.dataIn(b));
+  }
+
+  public static Future<ScsiResult> readDefectData12(Task t) {
+    byte[] c = t.cdb();
+    long alloc = u32(c, 6);
+    ByteBuf b = PooledByteBufAllocator.DEFAULT.directBuffer(8);
+    b.writeByte(0).writeByte(c[1] & 0x1F).writeShort(0).writeInt(0);
+    b.writerIndex((int) Math.min(8, alloc));
+    return Future.succeededFuture(t.dataIn(b));
+  }
+}

@@ -1,0 +1,42 @@
+package io.spindle.scsi.impl.store;
+
+import io.netty.buffer.ByteBuf;
+import java.io.IOException;
+
+/**
+ * Where a logical unit's blocks live. Every method blocks and is called on the engine's
+ * storage worker pool only, never on an event loop. Offsets and lengths are in bytes and
+ * already checked against {@link #size()}.
+ */
+public interface BackingStore {
+
+  long size();
+
+  /** Reads {@code length} bytes at {@code offset} into the writable bytes of {@code dst}. */
+  void read(ByteBuf dst, long offset, int length) throws IOException;
+
+  /** Writes the readable bytes of {@code src} at {@code offset}; does not release {@code src}. */
+  void write(ByteBuf src, long offset) throws IOException;
+
+  /** Makes written data durable (SBC-4 5.26 SYNCHRONIZE CACHE, FUA). */
+  void flush() throws IOException;
+
+  /**
+   * Deallocates {@code [offset, offset + length)} (SBC-4 4.7 logical block provisioning);
+   * afterwards the range reads as zeros. The file store zeroes the range for now: a
+   * hole-punching implementation (fallocate PUNCH_HOLE) can replace it behind this method.
+   */
+  void unmap(long offset, long length) throws IOException;
+
+  /** True when the range may hold data; false when it is known to be deallocated (GET LBA STATUS). */
+  default boolean isMapped(long offset, long length) {
+    return true;
+  }
+
+  /** Whether the store supports thin provisioning (LBPME in READ CAPACITY 16). */
+  default boolean thin() {
+    return false;
+  }
+
+  void close() throws IOException;
+}
