@@ -20,6 +20,7 @@ import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -177,7 +178,7 @@ class FakeTargetSessionTest {
   }
 
   @Test
-  void rawConnectionSendsBytesAndObservesPdus() {
+  void rawConnectionSendsBytesAndObservesPdus() throws Exception {
     List<String> observed = new CopyOnWriteArrayList<>();
     target = FakeTarget.start(vertx, (c, pdu) -> {
       if (pdu instanceof NopOutPdu nop) {
@@ -201,7 +202,8 @@ class FakeTargetSessionTest {
       answer.release();
     }
     assertEquals(List.of("NOP_IN/99"), observed);
-    Await.result(conn.close());
+    // Vert.x 5 Future.await works from a plain (non-Vert.x) thread such as the test's.
+    conn.close().await(10, TimeUnit.SECONDS);
     assertTrue(conn.isClosed());
   }
 }
