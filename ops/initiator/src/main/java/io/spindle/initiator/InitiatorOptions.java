@@ -1,0 +1,223 @@
+package io.spindle.initiator;
+
+import io.spindle.iscsi.text.TextKeys;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+
+/**
+ * What the initiator says about itself and offers at login (RFC 7143 §13). Mutable and fluent;
+ * copy it before changing it while an {@link IscsiInitiator} uses it.
+ *
+ * <p>The operational values are <em>offers</em>: what a session ends up with is in
+ * {@link Session#parameters()} after the target has answered.
+ */
+public final class InitiatorOptions {
+
+  public static final String DEFAULT_INITIATOR_NAME = "iqn.2026-11.io.spindle:initiator";
+  /**
+   * RFC 7143 §11.12.5: T=10b (random format), B and C fixed to "SPN"; the qualifier (low 16 bits)
+   * is replaced per login by a counter so sessions of one initiator do not reinstate each other.
+   */
+  public static final long DEFAULT_ISID = 0x80_5350_4e_0000L;
+  public static final String DEFAULT_HEADER_DIGEST = "None";
+  public static final String DEFAULT_DATA_DIGEST = "None";
+  public static final int DEFAULT_MAX_RECV_DATA_SEGMENT_LENGTH = 262_144;
+  public static final boolean DEFAULT_IMMEDIATE_DATA = true;
+  /** Offer InitialR2T=No so that unsolicited Data-Out is exercised unless the target insists. */
+  public static final boolean DEFAULT_INITIAL_R2T = false;
+  public static final int DEFAULT_FIRST_BURST_LENGTH = 65_536;
+  public static final int DEFAULT_MAX_BURST_LENGTH = 262_144;
+  public static final int DEFAULT_MAX_OUTSTANDING_R2T = 1;
+  public static final int DEFAULT_ERROR_RECOVERY_LEVEL = 0;
+  public static final boolean DEFAULT_SECURITY_NEGOTIATION = true;
+  public static final long DEFAULT_LOGIN_TIMEOUT_MILLIS = 10_000;
+  public static final long DEFAULT_COMMAND_TIMEOUT_MILLIS = 30_000;
+
+  private String initiatorName = DEFAULT_INITIATOR_NAME;
+  private long isid = DEFAULT_ISID;
+  private String headerDigest = DEFAULT_HEADER_DIGEST;
+  private String dataDigest = DEFAULT_DATA_DIGEST;
+  private int maxRecvDataSegmentLength = DEFAULT_MAX_RECV_DATA_SEGMENT_LENGTH;
+  private boolean immediateData = DEFAULT_IMMEDIATE_DATA;
+  private boolean initialR2t = DEFAULT_INITIAL_R2T;
+  private int firstBurstLength = DEFAULT_FIRST_BURST_LENGTH;
+  private int maxBurstLength = DEFAULT_MAX_BURST_LENGTH;
+  private int maxOutstandingR2t = DEFAULT_MAX_OUTSTANDING_R2T;
+  private int errorRecoveryLevel = DEFAULT_ERROR_RECOVERY_LEVEL;
+  private boolean securityNegotiation = DEFAULT_SECURITY_NEGOTIATION;
+  private long loginTimeoutMillis = DEFAULT_LOGIN_TIMEOUT_MILLIS;
+  private long commandTimeoutMillis = DEFAULT_COMMAND_TIMEOUT_MILLIS;
+  private final List<TextKeys.Pair> extraKeys = new ArrayList<>();
+
+  public InitiatorOptions() {
+  }
+
+  public InitiatorOptions(InitiatorOptions other) {
+    initiatorName = other.initiatorName;
+    isid = other.isid;
+    headerDigest = other.headerDigest;
+    dataDigest = other.dataDigest;
+    maxRecvDataSegmentLength = other.maxRecvDataSegmentLength;
+    immediateData = other.immediateData;
+    initialR2t = other.initialR2t;
+    firstBurstLength = other.firstBurstLength;
+    maxBurstLength = other.maxBurstLength;
+    maxOutstandingR2t = other.maxOutstandingR2t;
+    errorRecoveryLevel = other.errorRecoveryLevel;
+    securityNegotiation = other.securityNegotiation;
+    loginTimeoutMillis = other.loginTimeoutMillis;
+    commandTimeoutMillis = other.commandTimeoutMillis;
+    extraKeys.addAll(other.extraKeys);
+  }
+
+  public String getInitiatorName() {
+    return initiatorName;
+  }
+
+  public InitiatorOptions setInitiatorName(String initiatorName) {
+    this.initiatorName = Objects.requireNonNull(initiatorName);
+    return this;
+  }
+
+  /** The 48-bit ISID; its low 16 bits (the qualifier) are replaced per login. */
+  public long getIsid() {
+    return isid;
+  }
+
+  public InitiatorOptions setIsid(long isid) {
+    if ((isid >>> 48) != 0) throw new IllegalArgumentException("ISID is 48 bits");
+    this.isid = isid;
+    return this;
+  }
+
+  /** The HeaderDigest offer, a list in preference order such as {@code "CRC32C,None"}. */
+  public String getHeaderDigest() {
+    return headerDigest;
+  }
+
+  public InitiatorOptions setHeaderDigest(String headerDigest) {
+    this.headerDigest = Objects.requireNonNull(headerDigest);
+    return this;
+  }
+
+  public String getDataDigest() {
+    return dataDigest;
+  }
+
+  public InitiatorOptions setDataDigest(String dataDigest) {
+    this.dataDigest = Objects.requireNonNull(dataDigest);
+    return this;
+  }
+
+  /** The MaxRecvDataSegmentLength this initiator declares: the largest data segment it accepts. */
+  public int getMaxRecvDataSegmentLength() {
+    return maxRecvDataSegmentLength;
+  }
+
+  public InitiatorOptions setMaxRecvDataSegmentLength(int v) {
+    this.maxRecvDataSegmentLength = range("MaxRecvDataSegmentLength", v, 512, (1 << 24) - 1);
+    return this;
+  }
+
+  public boolean isImmediateData() {
+    return immediateData;
+  }
+
+  public InitiatorOptions setImmediateData(boolean immediateData) {
+    this.immediateData = immediateData;
+    return this;
+  }
+
+  public boolean isInitialR2t() {
+    return initialR2t;
+  }
+
+  public InitiatorOptions setInitialR2t(boolean initialR2t) {
+    this.initialR2t = initialR2t;
+    return this;
+  }
+
+  public int getFirstBurstLength() {
+    return firstBurstLength;
+  }
+
+  public InitiatorOptions setFirstBurstLength(int v) {
+    this.firstBurstLength = range("FirstBurstLength", v, 512, (1 << 24) - 1);
+    return this;
+  }
+
+  public int getMaxBurstLength() {
+    return maxBurstLength;
+  }
+
+  public InitiatorOptions setMaxBurstLength(int v) {
+    this.maxBurstLength = range("MaxBurstLength", v, 512, (1 << 24) - 1);
+    return this;
+  }
+
+  public int getMaxOutstandingR2t() {
+    return maxOutstandingR2t;
+  }
+
+  public InitiatorOptions setMaxOutstandingR2t(int v) {
+    this.maxOutstandingR2t = range("MaxOutstandingR2T", v, 1, 65535);
+    return this;
+  }
+
+  public int getErrorRecoveryLevel() {
+    return errorRecoveryLevel;
+  }
+
+  public InitiatorOptions setErrorRecoveryLevel(int v) {
+    this.errorRecoveryLevel = range("ErrorRecoveryLevel", v, 0, 2);
+    return this;
+  }
+
+  /** True: start login in the security stage offering AuthMethod=None; false: start in the operational stage. */
+  public boolean isSecurityNegotiation() {
+    return securityNegotiation;
+  }
+
+  public InitiatorOptions setSecurityNegotiation(boolean securityNegotiation) {
+    this.securityNegotiation = securityNegotiation;
+    return this;
+  }
+
+  /** Bound on connect plus the whole login; the connection is closed when it passes. */
+  public long getLoginTimeoutMillis() {
+    return loginTimeoutMillis;
+  }
+
+  public InitiatorOptions setLoginTimeoutMillis(long v) {
+    if (v <= 0) throw new IllegalArgumentException("login timeout must be positive");
+    this.loginTimeoutMillis = v;
+    return this;
+  }
+
+  /** Bound on every command, NOP, TMF, Text and Logout exchange of a session. */
+  public long getCommandTimeoutMillis() {
+    return commandTimeoutMillis;
+  }
+
+  public InitiatorOptions setCommandTimeoutMillis(long v) {
+    if (v <= 0) throw new IllegalArgumentException("command timeout must be positive");
+    this.commandTimeoutMillis = v;
+    return this;
+  }
+
+  /** Keys offered in the operational stage in addition to the ones above (to probe a target). */
+  public List<TextKeys.Pair> getExtraKeys() {
+    return extraKeys;
+  }
+
+  public InitiatorOptions addExtraKey(String key, String value) {
+    extraKeys.add(new TextKeys.Pair(key, value));
+    return this;
+  }
+
+  private static int range(String key, int v, int min, int max) {
+    if (v < min || v > max) throw new IllegalArgumentException(key + " " + v + " is outside " + min + ".." + max);
+    return v;
+  }
+}

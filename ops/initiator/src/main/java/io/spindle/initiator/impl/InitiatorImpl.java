@@ -1,0 +1,102 @@
+package io.spindle.initiator.impl;
+
+import io.spindle.initiator.Connection;
+import io.spindle.initiator.DiscoveredTarget;
+import io.spindle.initiator.InitiatorOptions;
+import io.spindle.initiator.IscsiInitiator;
+import io.spindle.initiator.Session;
+import io.spindle.iscsi.text.TextKeys.Pair;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import io.vertx.core.internal.ContextInternal;
+import io.vertx.core.internal.VertxInternal;
+import io.vertx.core.net.NetClient;
+import io.vertx.core.net.NetClientOptions;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/** {@link IscsiInitiator} over one Vert.x {@link NetClient}; every connection gets a fresh event-loop context. */
+public final class InitiatorImpl implements IscsiInitiator {
+
+  private final VertxInternal vertx;
+  private final InitiatorOptions options;
+  private final NetClient client;
+  private final AtomicInteger isidQualifier = new AtomicInteger();
+
+  public InitiatorImpl(Vertx vertx, InitiatorOptions options) {
+    this.vertx = (VertxInternal) vertx;
+    this.options = options;
+    this.client = vertx.createNetClient(new NetClientOptions()
+        .setTcpNoDelay(true)
+        .setConnectTimeout((int) Math.min(Integer.MAX_VALUE, options.getLoginTimeoutMillis())));
+  }
+
+  @Override
+  public InitiatorOptions options() {
+    return new InitiatorOptions(options);
+  }
+
+  @Override
+  public Future<Connection> connect(String host, int port) {
+    return open(host, port).map(c -> c);
+  }
+
+  private Future<ConnectionImpl> open(String host, int port) {
+    ContextInternal context = vertx.createEventLoopContext();
+    return ConnectionImpl.connect(context, client, host, port);
+  }
+
+  @Override
+  public Future<Session> login(String host, int port, String targetName) {
+    // The qualifier (low 16 bits) counts logins, so sessions of this initiator stay distinct (RFC 7143 §4.4.3).
+    long isid = (options.getIsid() & ~0xffffL) | ((isidQualifier.incrementAndGet()) & 0xffff);
+    return login(host, port, targetName, isid);
+  }
+
+  @Override
+  public Future<Session> login(String host, int port, String targetName, long isid) {
+    return loginSession(host, port, targetName, isid).map(s -> s);
+  }
+
+  private Future<SessionImpl> loginSession(String host, int port, String targetName, long isid) {
+    return open(host, port).compose(c -> c.onContext(() ->
+        new LoginExchange(c, options, targetName, isid).start().map(result -> {
+          SessionImpl s = new SessionImpl(c, options, targetName, result);
+          s.attach();
+          return s;
+        })));
+  }
+
+  @Override
+  public Future<List<DiscoveredTarget>> discover(String host, int port) {
+    long isid = (options.getIsid() & ~0xffffL) | ((isidQualifier.incrementAndGet()) & 0xffff);
+    return loginSession(host, port, null, isid).compose(s ->
+        s.text(List.of(new Pair("SendTargets", "All")))
+            .compose(pairs -> s.logout().map(v -> targets(pairs)),
+                err -> s.close().transform(ar -> Future.failedFuture(err))));
+  }
+
+  /** RFC 7143 Appendix C: each TargetName is followed by its TargetAddress values. */
+  static List<DiscoveredTarget> targets(List<Pair> pairs) {
+    List<DiscoveredTarget> out = new ArrayList<>();
+    String name = null;
+    List<String> addresses = new ArrayList<>();
+    for (Pair p : pairs) {
+      if (p.key().equals("TargetName")) {
+        if (name != null) out.add(new DiscoveredTarget(name, addresses));
+        name = p.value();
+        addresses = new ArrayList<>();
+      } else if (p.key().equals("TargetAddress") && name != null) {
+        addresses.add(p.value());
+      }
+    }
+    if (name != null) out.add(new DiscoveredTarget(name, addresses));
+    return out;
+  }
+
+  @Override
+  public Future<Void> close() {
+    return client.close();
+  }
+}
