@@ -24,6 +24,7 @@ public final class InitiatorNegotiator {
   private final String targetName;
   private boolean started;
   private boolean operationalOffered;
+  private List<Pair> authenticationKeys = List.of();
 
   /**
    * @param targetName the target to log in to, or null for a discovery session
@@ -95,8 +96,6 @@ public final class InitiatorNegotiator {
     }
     return p.answers;
   }
-
-  private List<Pair> authenticationKeys = List.of();
 
   /** The CHAP keys of the last response, for the authenticator. */
   public List<Pair> authenticationKeys() {
