@@ -56,15 +56,15 @@ public final class PduDecoder extends ByteToMessageDecoder {
   private boolean startFrame(ByteBuf in, List<Object> out) {
     int base = in.readerIndex();
     ahsLength = (in.getByte(base + 4) & 0xff) * 4;
-    dataLength = in.getMedium(base + 5);
+    dataLength = in.getUnsignedMedium(base + 5); // 24-bit unsigned (RFC 7143 §11.2.1.5)
     // Digests are sampled per PDU so that a change made while handling this PDU applies to the next.
     headerDigest = limits.headerDigest();
     dataDigest = limits.dataDigest();
     if (ahsLength > limits.maxAhsLength()) {
-      return fail(out, "TotalAHSLength " + ahsLength + " bytes exceeds the limit of " + limits.maxAhsLength());
+      return fail(in, out, "TotalAHSLength " + ahsLength + " bytes exceeds the limit of " + limits.maxAhsLength());
     }
     if (dataLength > limits.maxRecvDataSegmentLength()) {
-      return fail(out, "DataSegmentLength " + dataLength + " exceeds MaxRecvDataSegmentLength "
+      return fail(in, out, "DataSegmentLength " + dataLength + " exceeds MaxRecvDataSegmentLength "
           + limits.maxRecvDataSegmentLength());
     }
     frameLength = Pdu.BHS_LENGTH + ahsLength + (headerDigest ? 4 : 0)
@@ -105,8 +105,10 @@ public final class PduDecoder extends ByteToMessageDecoder {
     return pdu;
   }
 
-  private boolean fail(List<Object> out, String reason) {
+  private boolean fail(ByteBuf in, List<Object> out, String reason) {
     state = State.DISCARD;
+    // Consume the input with the error: ByteToMessageDecoder rejects output produced without reading.
+    in.skipBytes(in.readableBytes());
     out.add(new FramingError(reason));
     return false;
   }
