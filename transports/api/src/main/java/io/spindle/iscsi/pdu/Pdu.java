@@ -73,7 +73,7 @@ public class Pdu extends AbstractReferenceCounted {
   }
 
   public final int dataSegmentLength() {
-    return bhs.getMedium(5);
+    return bhs.getUnsignedMedium(5);
   }
 
   /** The LUN field (bytes 8-15) as a raw 64-bit value (SAM-5 LUN structure). */
