@@ -21,6 +21,11 @@ public record CommandDescriptor(int opcode, int serviceAction, String name, Stri
   /** Allowed while another nexus holds an SPC-2 reservation (SPC-2 §5.5.1, table 10). */
   public static final int RESERVATION_EXEMPT = 4;
 
+  /** Reads the medium: blocked by EXCLUSIVE ACCESS persistent reservations (SPC-4 table 52). */
+  public static final int MEDIUM_READ = 8;
+  /** Changes the medium or LU state: blocked by WRITE EXCLUSIVE and EXCLUSIVE ACCESS. */
+  public static final int MEDIUM_WRITE = 16;
+
   public int cdbLength() {
     return usage.length;
   }

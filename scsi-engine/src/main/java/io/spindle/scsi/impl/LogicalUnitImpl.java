@@ -3,6 +3,8 @@ package io.spindle.scsi.impl;
 import io.spindle.scsi.LogicalUnit;
 import io.spindle.scsi.LunOptions;
 import io.spindle.scsi.Nexus;
+import io.spindle.scsi.impl.pr.InMemoryPersistentReservations;
+import io.spindle.scsi.impl.pr.PersistentReservations;
 import io.spindle.scsi.impl.store.BackingStore;
 import io.vertx.core.Future;
 import java.nio.charset.StandardCharsets;
@@ -31,6 +33,7 @@ public final class LogicalUnitImpl implements LogicalUnit {
   private final TaskSet taskSet = new TaskSet();
   private final RangeLock rangeLock = new RangeLock();
   private final ModePages modePages = new ModePages();
+  private final PersistentReservations persistentReservations = new InMemoryPersistentReservations();
 
   /** Guarded by {@code this}: nexuses seen, their pending unit attentions, reservation, prevent. */
   private final Set<String> knownNexuses = new HashSet<>();
@@ -103,6 +106,29 @@ public final class LogicalUnitImpl implements LogicalUnit {
 
   public ModePages modePages() {
     return modePages;
+  }
+
+  public PersistentReservations persistentReservations() {
+    return persistentReservations;
+  }
+
+  /** The I_T nexus identity persistent reservations are kept under (SPC-4 §5.9.1). */
+  public static String prNexus(Nexus nexus) {
+    return nexus.initiatorPort() + "|" + nexus.targetPort();
+  }
+
+  /** Notifier for persistent reservation service actions: a UA to one nexus. */
+  public PersistentReservations.Notifier prNotifier() {
+    return (nexus, asc, ascq) -> {
+      int bar = nexus.indexOf('|');
+      String port = bar < 0 ? nexus : nexus.substring(0, bar);
+      synchronized (this) {
+        if (!knownNexuses.contains(port)) return;
+        UnitAttention ua = new UnitAttention(asc, ascq);
+        Deque<UnitAttention> q = unitAttentions.computeIfAbsent(port, k -> new ArrayDeque<>());
+        if (!q.contains(ua)) q.add(ua);
+      }
+    };
   }
 
   TaskSet taskSet() {

@@ -105,6 +105,12 @@ public final class ScsiTargetImpl implements ScsiTarget {
         finish(task, new ScsiResult(ScsiStatus.RESERVATION_CONFLICT, null, null, 0, false));
         return;
       }
+      if (d != null && (d.has(CommandDescriptor.MEDIUM_READ) || d.has(CommandDescriptor.MEDIUM_WRITE))
+          && lu.persistentReservations().conflicts(LogicalUnitImpl.prNexus(task.nexus()),
+              d.has(CommandDescriptor.MEDIUM_WRITE))) {
+        finish(task, new ScsiResult(ScsiStatus.RESERVATION_CONFLICT, null, null, 0, false));
+        return;
+      }
     } catch (CheckCondition c) {
       finish(task, checkCondition(task, c));
       return;

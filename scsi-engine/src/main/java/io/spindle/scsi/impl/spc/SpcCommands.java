@@ -221,7 +221,8 @@ public final class SpcCommands {
     byte[] c = t.cdb();
     if (t.opcode() == 0x56) Cdb.reserved(c, 1, 0x03); // 3RDPTY, LONGID unsupported
     else Cdb.reserved(c, 1, 0x01);
-    if (!t.lu().reserve(t.nexus())) {
+    // SPC-4 §5.9.3: RESERVE conflicts with an existing persistent reservation.
+    if (t.lu().persistentReservations().reserved() || !t.lu().reserve(t.nexus())) {
       return Future.succeededFuture(new ScsiResult(ScsiStatus.RESERVATION_CONFLICT, null, null, 0, false));
     }
     return Future.succeededFuture(t.good(0));
