@@ -5,6 +5,12 @@ import io.netty.buffer.Unpooled;
 import io.spindle.iscsi.datamover.DatamoverConnection;
 import io.spindle.iscsi.datamover.DatamoverKeys;
 import io.spindle.iscsi.datamover.DatamoverListener;
+import io.spindle.iscsi.negotiation.ConnectionParameters;
+import io.spindle.iscsi.negotiation.NegotiationException;
+import io.spindle.iscsi.negotiation.Reply;
+import io.spindle.iscsi.negotiation.SessionParameters;
+import io.spindle.iscsi.negotiation.Stage;
+import io.spindle.iscsi.negotiation.TargetNegotiator;
 import io.spindle.iscsi.pdu.DataInPdu;
 import io.spindle.iscsi.pdu.DataOutPdu;
 import io.spindle.iscsi.pdu.InitiatorPdu;
@@ -69,13 +75,12 @@ final class IscsiConnection implements DatamoverListener {
   private final Promise<Void> closed = Promise.promise();
 
   // Login phase
-  private LoginNegotiation negotiation;
+  private TargetNegotiator negotiation;
   private int loginStage = -1;
   private long loginIsid;
   private int loginTsih;
   private int loginCid;
   private int loginCmdSn;
-  private boolean tpgtDeclared;
   private ByteBuf loginText;
   private long loginTimer;
 
@@ -166,23 +171,29 @@ final class IscsiConnection implements DatamoverListener {
       loginStep(req);
     } catch (LoginException e) {
       log.warn("login failed peer={} initiator={} target={} status=0x{} ({}): {}", peer,
-          negotiation == null ? null : negotiation.declared("InitiatorName"),
-          negotiation == null ? null : negotiation.declared("TargetName"),
+          negotiation == null ? null : negotiation.initiatorName(),
+          negotiation == null ? null : negotiation.targetName(),
           String.format("%04x", e.status), LoginException.describe(e.status), e.getMessage());
       loginFailed(req.itt(), e);
+    } catch (NegotiationException e) {
+      log.warn("login failed peer={} initiator={} target={} status=0x{} ({}): {}", peer,
+          negotiation.initiatorName(), negotiation.targetName(), String.format("%04x", e.status()),
+          LoginException.describe(e.status()), e.getMessage());
+      loginFailed(req.itt(), new LoginException(e.status(), e.getMessage()));
     } catch (TextKeys.MalformedTextException e) {
       log.warn("login failed peer={}: malformed text: {}", peer, e.getMessage());
       loginFailed(req.itt(), new LoginException(LoginException.INITIATOR_ERROR, e.getMessage()));
     }
   }
 
-  private void loginStep(LoginRequestPdu req) throws LoginException, TextKeys.MalformedTextException {
+  private void loginStep(LoginRequestPdu req)
+      throws LoginException, NegotiationException, TextKeys.MalformedTextException {
     if (negotiation == null) {
       // RFC 7143 §11.12.4: version 0x00 is the only one defined.
       if (req.versionMin() != 0) {
         throw new LoginException(LoginException.UNSUPPORTED_VERSION, "Version-min " + req.versionMin());
       }
-      negotiation = new LoginNegotiation(service.negotiation);
+      negotiation = new TargetNegotiator(service.operationalOptions(), portalGroupTag());
       loginStage = req.csg();
       loginIsid = req.isid();
       loginTsih = req.tsih();
@@ -207,19 +218,18 @@ final class IscsiConnection implements DatamoverListener {
     List<Pair> offers = TextKeys.parse(loginText);
     loginText.release();
     loginText = null;
-    List<Pair> answers = negotiation.respond(loginStage, offers);
+    Reply reply = negotiation.login(Stage.of(loginStage), offers);
     checkIdentity(req);
-    if (!negotiation.discovery() && !tpgtDeclared) {
-      // RFC 7143 §13.9: the target declares its portal group tag in its first Login Response.
-      tpgtDeclared = true;
-      answers = new ArrayList<>(answers);
-      answers.add(new Pair("TargetPortalGroupTag", Integer.toString(portalGroupTag())));
-    }
-    boolean transit = req.transit();
+    List<Pair> answers = reply.pairs();
+    // RFC 7143 §6.3: stages only move forward: 0 → 1 or 3, 1 → 3; the target grants the T bit
+    // only once none of its own offers waits for an answer.
+    boolean transit = req.transit() && negotiation.canTransit();
     int nsg = req.nsg();
-    // RFC 7143 §6.3: stages only move forward: 0 → 1 or 3, 1 → 3.
-    if (transit && (nsg == 2 || nsg <= loginStage)) {
+    if (req.transit() && (nsg == 2 || nsg <= loginStage)) {
       throw new LoginException(LoginException.INITIATOR_ERROR, "transit from stage " + loginStage + " to " + nsg);
+    }
+    if (transit && loginStage == 0 && nsg == 3 && negotiation.needsOperationalStage()) {
+      nsg = 1; // the target still has operational keys to declare (RFC 7143 §6.3)
     }
     if (transit && nsg == 3) {
       completeLogin(req, answers);
@@ -231,14 +241,9 @@ final class IscsiConnection implements DatamoverListener {
 
   /** The declarations the first PDU must carry (RFC 7143 §6.3.1). */
   private void checkIdentity(LoginRequestPdu req) throws LoginException {
-    String initiator = negotiation.declared("InitiatorName");
-    if (initiator == null) throw new LoginException(LoginException.MISSING_PARAMETER, "no InitiatorName");
-    String type = negotiation.declared("SessionType");
-    if (type != null && !type.equals("Normal") && !type.equals("Discovery")) {
-      throw new LoginException(LoginException.SESSION_TYPE_NOT_SUPPORTED, "SessionType=" + type);
-    }
+    // InitiatorName, SessionType and TargetName presence are checked by the negotiator (RFC 7143 §6.3.1).
     if (!negotiation.discovery()) {
-      String target = negotiation.declared("TargetName");
+      String target = negotiation.targetName();
       if (target == null) throw new LoginException(LoginException.MISSING_PARAMETER, "no TargetName on a normal session");
       if (service.target(target) == null) {
         throw new LoginException(LoginException.TARGET_NOT_FOUND, "no target named " + target);
@@ -257,10 +262,12 @@ final class IscsiConnection implements DatamoverListener {
 
   /** Final Login Response: the session exists from here on (RFC 7143 §6.3.6). */
   private void completeLogin(LoginRequestPdu req, List<Pair> answers) throws LoginException {
-    SessionParams params = negotiation.result();
-    String initiatorName = negotiation.declared("InitiatorName");
+    negotiation.loginComplete();
+    SessionParameters params = negotiation.sessionParameters();
+    ConnectionParameters cparams = negotiation.connectionParameters();
+    String initiatorName = negotiation.initiatorName();
     boolean discovery = negotiation.discovery();
-    IscsiTarget target = discovery ? null : service.target(negotiation.declared("TargetName"));
+    IscsiTarget target = discovery ? null : service.target(negotiation.targetName());
     int tsih = service.allocateTsih();
     if (tsih == 0) throw new LoginException(LoginException.OUT_OF_RESOURCES, "no free TSIH");
     int tpgt = portalGroupTag();
@@ -268,7 +275,7 @@ final class IscsiConnection implements DatamoverListener {
         initiatorName + ",i,0x" + String.format("%012x", loginIsid), target.name() + ",t,0x"
         + String.format("%04x", tpgt), tpgt);
     session = new IscsiSession(discovery ? IscsiSession.Type.DISCOVERY : IscsiSession.Type.NORMAL, initiatorName,
-        loginIsid, tsih, target, tpgt, params, nexus, service.negotiation.queueDepth(), loginCmdSn);
+        loginIsid, tsih, target, tpgt, params, cparams, nexus, service.negotiation.queueDepth(), loginCmdSn);
     session.connection = this;
     IscsiSession old = service.register(session);
     if (old != null) {
@@ -281,10 +288,10 @@ final class IscsiConnection implements DatamoverListener {
     service.vertx.cancelTimer(loginTimer);
     sendLoginResponse(req, true, loginStage, 3, answers, tsih);
     // Digests and the receive limit apply from the first PDU after the final Login Response.
-    dm.noticeKeyValues(new DatamoverKeys(params.headerDigest(), params.dataDigest(),
-        params.targetMaxRecvDataSegmentLength(), params.initiatorMaxRecvDataSegmentLength()));
+    dm.noticeKeyValues(new DatamoverKeys(cparams.headerDigest(), cparams.dataDigest(),
+        cparams.targetMaxRecvDataSegmentLength(), cparams.initiatorMaxRecvDataSegmentLength()));
     dm.enableDatamover();
-    log.info("login ok peer={} {} cid={} params={}", peer, session.describe(), loginCid, params);
+    log.info("login ok peer={} {} cid={} {} {}", peer, session.describe(), loginCid, params, cparams);
     startNopTimer();
   }
 
@@ -514,10 +521,10 @@ final class IscsiConnection implements DatamoverListener {
     ByteBuf data = result.dataIn();
     int residual = result.residual();
     boolean good = result.status() == ScsiStatus.GOOD && result.sense() == null;
-    SessionParams p = session.params;
+    SessionParameters p = session.params;
     if (data != null && data.isReadable() && task.hasDataIn()) {
       int length = data.readableBytes();
-      int maxSegment = p.initiatorMaxRecvDataSegmentLength();
+      int maxSegment = session.connectionParams.initiatorMaxRecvDataSegmentLength();
       int burst = p.maxBurstLength();
       int offset = 0;
       while (offset < length) {
@@ -684,14 +691,15 @@ final class IscsiConnection implements DatamoverListener {
       textRequest.release();
       textRequest = null;
     }
-    List<Pair> answers = new ArrayList<>();
-    for (Pair p : offers) {
-      if (p.key().equals("SendTargets")) {
-        sendTargets(p.value(), answers);
-      } else {
-        answers.add(new Pair(p.key(), "NotUnderstood"));
-      }
+    Reply reply;
+    try {
+      reply = negotiation.text(offers);
+    } catch (NegotiationException e) {
+      reject(req, RejectPdu.PROTOCOL_ERROR, e.getMessage());
+      return;
     }
+    List<Pair> answers = new ArrayList<>(reply.pairs());
+    if (reply.sendTargets() != null) sendTargets(reply.sendTargets(), answers);
     if (textPending != null) textPending.release();
     textPending = TextKeys.encode(answers);
     textPendingTtt = nextTargetTransferTag();
@@ -699,7 +707,7 @@ final class IscsiConnection implements DatamoverListener {
   }
 
   private void sendTextChunk(TextRequestPdu req) {
-    int n = Math.min(textPending.readableBytes(), session.params.initiatorMaxRecvDataSegmentLength());
+    int n = Math.min(textPending.readableBytes(), session.connectionParams.initiatorMaxRecvDataSegmentLength());
     boolean last = n == textPending.readableBytes();
     TextResponsePdu r = new TextResponsePdu();
     r.itt(req.itt()).lun(req.lun());
@@ -742,7 +750,7 @@ final class IscsiConnection implements DatamoverListener {
     NopInPdu r = new NopInPdu();
     r.itt(req.itt()).lun(req.lun());
     r.ttt(RESERVED);
-    int n = Math.min(req.data().readableBytes(), session.params.initiatorMaxRecvDataSegmentLength());
+    int n = Math.min(req.data().readableBytes(), session.connectionParams.initiatorMaxRecvDataSegmentLength());
     if (n > 0) r.data(req.data().retainedSlice(req.data().readerIndex(), n));
     stamp(r, true);
     dm.sendControl(r);

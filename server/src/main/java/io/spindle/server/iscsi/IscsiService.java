@@ -1,6 +1,7 @@
 package io.spindle.server.iscsi;
 
 import io.spindle.iscsi.datamover.DatamoverConnection;
+import io.spindle.iscsi.negotiation.OperationalOptions;
 import io.spindle.server.config.NegotiationOptions;
 import io.spindle.server.config.PortalConfig;
 import io.vertx.core.Future;
@@ -43,6 +44,25 @@ public final class IscsiService {
     }
     IscsiConnection c = new IscsiConnection(this, dm);
     connections.put(c, Boolean.TRUE);
+  }
+
+  /** The target's side of login negotiation, from the config's negotiation section. */
+  OperationalOptions operationalOptions() {
+    NegotiationOptions n = negotiation;
+    // The target prefers no digests and accepts CRC32C when allowed (list order is preference).
+    return new OperationalOptions()
+        .headerDigest(n.headerDigest() ? "None,CRC32C" : "None")
+        .dataDigest(n.dataDigest() ? "None,CRC32C" : "None")
+        .maxRecvDataSegmentLength(n.maxRecvDataSegmentLength())
+        .maxBurstLength(n.maxBurstLength())
+        .firstBurstLength(n.firstBurstLength())
+        .maxOutstandingR2T(n.maxOutstandingR2t())
+        .maxConnections(n.maxConnections())
+        .errorRecoveryLevel(n.errorRecoveryLevel())
+        .initialR2T(n.initialR2t())
+        .immediateData(n.immediateData())
+        .defaultTime2Wait(n.defaultTime2Wait())
+        .defaultTime2Retain(n.defaultTime2Retain());
   }
 
   IscsiTarget target(String name) {

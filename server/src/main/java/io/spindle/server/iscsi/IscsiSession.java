@@ -1,5 +1,7 @@
 package io.spindle.server.iscsi;
 
+import io.spindle.iscsi.negotiation.ConnectionParameters;
+import io.spindle.iscsi.negotiation.SessionParameters;
 import io.spindle.iscsi.pdu.InitiatorPdu;
 import io.spindle.scsi.Nexus;
 import java.util.HashMap;
@@ -20,7 +22,9 @@ final class IscsiSession {
   final int tsih;
   final IscsiTarget target;   // null for discovery sessions
   final int portalGroupTag;
-  final SessionParams params;
+  final SessionParameters params;
+  /** The leading (only) connection's negotiated values: digests and segment lengths. */
+  final ConnectionParameters connectionParams;
   final Nexus nexus;          // null for discovery sessions
   final int queueDepth;
 
@@ -36,7 +40,8 @@ final class IscsiSession {
   boolean closed;
 
   IscsiSession(Type type, String initiatorName, long isid, int tsih, IscsiTarget target, int portalGroupTag,
-      SessionParams params, Nexus nexus, int queueDepth, int initialCmdSn) {
+      SessionParameters params, ConnectionParameters connectionParams, Nexus nexus, int queueDepth,
+      int initialCmdSn) {
     this.type = type;
     this.initiatorName = initiatorName;
     this.isid = isid;
@@ -44,6 +49,7 @@ final class IscsiSession {
     this.target = target;
     this.portalGroupTag = portalGroupTag;
     this.params = params;
+    this.connectionParams = connectionParams;
     this.nexus = nexus;
     this.queueDepth = queueDepth;
     this.expCmdSn = initialCmdSn;

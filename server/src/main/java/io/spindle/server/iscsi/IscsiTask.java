@@ -3,6 +3,7 @@ package io.spindle.server.iscsi;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.CompositeByteBuf;
 import io.netty.buffer.Unpooled;
+import io.spindle.iscsi.negotiation.SessionParameters;
 import io.spindle.iscsi.pdu.DataOutPdu;
 import io.spindle.iscsi.pdu.RejectPdu;
 import io.spindle.iscsi.pdu.ScsiCommandPdu;
@@ -85,9 +86,9 @@ final class IscsiTask implements ScsiCommand {
     this.ownsCdb = ownsCdb;
     this.attribute = attribute;
     this.expectedLength = command.expectedDataTransferLength();
-    SessionParams p = session.params;
+    SessionParameters p = session.params;
     int immediate = command.dataSegmentLength();
-    this.unsolicitedLimit = p.initialR2t() ? immediate : Math.min(p.firstBurstLength(), expectedLength);
+    this.unsolicitedLimit = p.initialR2T() ? immediate : Math.min(p.firstBurstLength(), expectedLength);
     if (immediate > 0) append(command.data());
     this.unsolicitedDone = !command.write() || command.finalBit() || received.readableBytes() >= unsolicitedLimit;
     this.nextR2tOffset = received.readableBytes();
@@ -98,7 +99,7 @@ final class IscsiTask implements ScsiCommand {
    *
    * @return a Reject reason, or 0 when the command's data fields are acceptable
    */
-  static int validateData(ScsiCommandPdu pdu, SessionParams p) {
+  static int validateData(ScsiCommandPdu pdu, SessionParameters p) {
     int immediate = pdu.dataSegmentLength();
     if (immediate == 0) return 0;
     // RFC 7143 §13.11, §13.14: immediate data only when negotiated, within FirstBurstLength and EDTL.
@@ -249,8 +250,8 @@ final class IscsiTask implements ScsiCommand {
   }
 
   private void sendR2ts() {
-    SessionParams p = session.params;
-    while (r2ts.size() < p.maxOutstandingR2t() && nextR2tOffset < wantedEnd) {
+    SessionParameters p = session.params;
+    while (r2ts.size() < p.maxOutstandingR2T() && nextR2tOffset < wantedEnd) {
       int length = Math.min(p.maxBurstLength(), wantedEnd - nextR2tOffset);
       R2t r2t = new R2t(connection.nextTargetTransferTag(), nextR2tOffset, length);
       r2ts.add(r2t);
