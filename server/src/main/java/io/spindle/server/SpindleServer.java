@@ -95,6 +95,11 @@ public final class SpindleServer {
                 log.error("portal {} ({}) not serving: {}", p.address(), p.transport(), f.cause().getMessage());
               }
             });
+            List<PortalConfig> bound = new ArrayList<>();
+            listeners.forEach((p, l) -> bound.add(new PortalConfig(
+                new io.spindle.iscsi.datamover.PortalAddress(p.address().host(), l.actualPort()), p.transport(),
+                p.portalGroupTag(), p.options())));
+            iscsi.listening(bound);
             if (listeners.isEmpty()) {
               return engine.close().transform(z -> Future.failedFuture(
                   new IllegalStateException("no portal could start; see the errors above")));

@@ -296,9 +296,9 @@ final class IscsiConnection implements DatamoverListener {
   }
 
   private int portalGroupTag() {
-    String local = String.valueOf(dm.localAddress().port());
+    int local = dm.localAddress().port();
     for (PortalConfig p : service.portals()) {
-      if (String.valueOf(p.address().port()).equals(local)) return p.portalGroupTag();
+      if (p.address().port() == local) return p.portalGroupTag();
     }
     return PortalConfig.DEFAULT_PORTAL_GROUP_TAG;
   }

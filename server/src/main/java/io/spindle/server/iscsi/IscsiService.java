@@ -73,8 +73,17 @@ public final class IscsiService {
     return targets;
   }
 
+  /** The serving portals, with the ports they actually listen on. */
   List<PortalConfig> portals() {
     return portals;
+  }
+
+  /**
+   * Sets the portals as they listen once their transports started (port 0 resolved), so that
+   * SendTargets and portal group lookups report real addresses.
+   */
+  public void listening(List<PortalConfig> bound) {
+    this.portals = List.copyOf(bound);
   }
 
   /** Registers a new session, allocating its TSIH (RFC 7143 §11.12.7: non-zero, unique). */

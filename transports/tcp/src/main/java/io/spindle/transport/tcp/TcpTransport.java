@@ -8,6 +8,9 @@ import io.vertx.core.Future;
 import io.vertx.core.Handler;
 import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonObject;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * iSCSI over TCP (RFC 7143): the degenerate datamover that writes every PDU on the byte stream.
@@ -19,6 +22,8 @@ public final class TcpTransport implements Transport {
   public static final String NAME = "tcp";
   /** Default verticle instances per portal: one per event loop Vert.x creates by default. */
   public static final int DEFAULT_INSTANCES = 2 * Runtime.getRuntime().availableProcessors();
+
+  private static final AtomicInteger RANDOM_PORT_KEYS = new AtomicInteger();
 
   @Override
   public String name() {
@@ -32,27 +37,33 @@ public final class TcpTransport implements Transport {
     if (instances < 1) {
       return Future.failedFuture(new IllegalArgumentException("instances: " + instances + " must be at least 1"));
     }
-    TcpOptions tcp = TcpOptions.fromJson(options);
-    // The first instance binds (resolving port 0); the rest share its actual port.
-    TcpPortalVerticle first = new TcpPortalVerticle(address, tcp, acceptor);
-    return vertx.deployVerticle(first).compose(firstId -> {
-      PortalAddress bound = new PortalAddress(address.host(), first.actualPort());
-      Future<String> rest = instances == 1 ? Future.succeededFuture(null)
-          : vertx.deployVerticle(() -> new TcpPortalVerticle(bound, tcp, acceptor),
-              new DeploymentOptions().setInstances(instances - 1));
-      return rest.<Listener>map(restId -> new Listener() {
+    TcpOptions tcp;
+    try {
+      tcp = TcpOptions.fromJson(options);
+    } catch (IllegalArgumentException e) {
+      return Future.failedFuture(e);
+    }
+    // Vert.x shares one listening socket among servers asking for the same (host, port); for
+    // "any free port" a negative port is the key that makes instances share one random port.
+    int bindPort = address.port() == 0 ? RANDOM_PORT_KEYS.decrementAndGet() : address.port();
+    List<TcpPortalVerticle> created = new CopyOnWriteArrayList<>();
+    return vertx.deployVerticle(() -> {
+      TcpPortalVerticle v = new TcpPortalVerticle(address.host(), bindPort, tcp, acceptor);
+      created.add(v);
+      return v;
+    }, new DeploymentOptions().setInstances(instances)).<Listener>map(id -> {
+      int actual = created.get(0).actualPort();
+      return new Listener() {
         @Override
         public int actualPort() {
-          return bound.port();
+          return actual;
         }
 
         @Override
         public Future<Void> close() {
-          Future<Void> a = vertx.undeploy(firstId);
-          Future<Void> b = restId == null ? Future.succeededFuture() : vertx.undeploy(restId);
-          return Future.all(a, b).mapEmpty();
+          return vertx.undeploy(id);
         }
-      }).recover(err -> vertx.undeploy(firstId).transform(x -> Future.failedFuture(err)));
+      };
     }).recover(err -> Future.failedFuture(new IllegalStateException(
         "portal " + address + " (tcp) could not start: " + err.getMessage(), err)));
   }
