@@ -150,8 +150,11 @@ final class IscsiConnection implements DatamoverListener {
     if (state == State.CLOSED) return;
     if (state == State.LOGGED_OUT) {
       log.debug("connection closed after logout peer={}", peer);
+    } else if (reason.equals("connection closed")) {
+      log.info("connection closed by peer={} {}", peer,
+          session == null ? "(before login completed)" : session.describe());
     } else {
-      log.info("connection lost peer={} {} reason={}", peer,
+      log.warn("connection lost peer={} {} reason={}", peer,
           session == null ? "(before login completed)" : session.describe(), reason);
     }
     teardown();
