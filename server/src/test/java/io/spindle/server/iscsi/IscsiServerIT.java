@@ -63,7 +63,7 @@ class IscsiServerIT {
                 .add(new JsonObject().put("lun", 0).put("backing", "file")
                     .put("path", dir.resolve("lun0.img").toString()).put("size", "64M"))
                 .add(new JsonObject().put("lun", 1).put("backing", "memory").put("size", "16M")))))
-        .put("negotiation", new JsonObject().put("nopInInterval", 0));
+        .put("negotiation", new JsonObject().put("nopInInterval", 1).put("nopInTimeout", 5));
     server = SpindleServer.start(vertx, ServerConfig.fromJson(config)).await(30, TimeUnit.SECONDS);
     port = server.ports().get(0);
     initiator = IscsiInitiator.create(vertx, new InitiatorOptions());
@@ -239,6 +239,26 @@ class IscsiServerIT {
       writeAndVerify(good, 0, 0, random(128 * 1024, 10));
     } finally {
       Await.result(good.logout());
+    }
+  }
+
+  @Test
+  void targetPingsAnIdleInitiatorAndKeepsTheAnsweringConnection() throws Exception {
+    Session s = login(initiator, 0);
+    try {
+      CompletableFuture<Integer> ping = new CompletableFuture<>();
+      s.connection().pduHandler(p -> {
+        if (p instanceof io.spindle.iscsi.pdu.NopInPdu n && n.itt() == 0xffffffff) ping.complete(n.ttt());
+      });
+      // RFC 7143 §11.19: a target-initiated NOP-In carries a TTT and ITT 0xffffffff.
+      int ttt = ping.get(10, TimeUnit.SECONDS);
+      assertTrue(ttt != 0xffffffff);
+      s.connection().pduHandler(null);
+      Thread.sleep(2500); // further pings, all answered by the initiator
+      assertFalse(s.connection().isClosed());
+      writeAndVerify(s, 1, 900, random(4096, 11));
+    } finally {
+      Await.result(s.logout());
     }
   }
 
