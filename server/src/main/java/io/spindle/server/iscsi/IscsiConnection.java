@@ -101,6 +101,7 @@ final class IscsiConnection implements DatamoverListener {
     this.context = dm.context();
     this.peer = String.valueOf(dm.remoteAddress());
     dm.listener(this);
+    service.observer().connectionOpened(dm.transport(), peer);
     NegotiationOptions n = service.negotiation;
     loginTimer = service.vertx.setTimer(n.loginTimeoutSeconds() * 1000L, id -> {
       if (state == State.LOGIN) {
@@ -295,6 +296,8 @@ final class IscsiConnection implements DatamoverListener {
         cparams.targetMaxRecvDataSegmentLength(), cparams.initiatorMaxRecvDataSegmentLength()));
     dm.enableDatamover();
     log.info("login ok peer={} {} cid={} {} {}", peer, session.describe(), loginCid, params, cparams);
+    service.observer().loginSucceeded(peer, initiatorName, discovery ? null : target.name(), discovery);
+    service.observer().sessionOpened(discovery ? null : target.name(), discovery);
     startNopTimer();
   }
 
@@ -319,6 +322,8 @@ final class IscsiConnection implements DatamoverListener {
   }
 
   private void loginFailed(int itt, LoginException e) {
+    service.observer().loginFailed(peer, negotiation == null ? null : negotiation.initiatorName(),
+        negotiation == null ? null : negotiation.targetName(), e.status);
     LoginResponsePdu r = new LoginResponsePdu();
     r.versions(0, 0).isid(loginIsid).tsih(0).itt(itt);
     r.statSn(statSn++).expCmdSn(loginCmdSn).maxCmdSn(loginCmdSn);
@@ -506,6 +511,7 @@ final class IscsiConnection implements DatamoverListener {
     r.ttt(ttt);
     r.r2tSn(r2tSn).bufferOffset(offset).desiredDataTransferLength(length);
     stamp(r, false);
+    service.observer().r2tSent(session.target.name());
     dm.getData(r);
   }
 
@@ -513,12 +519,12 @@ final class IscsiConnection implements DatamoverListener {
   void sendResult(IscsiTask task, ScsiResult result) {
     if (task.finished() || state == State.CLOSED) {
       result.release();
-      if (!task.finished()) endTask(task);
+      if (!task.finished()) endTask(task, ScsiStatus.TASK_ABORTED);
       return;
     }
     if (result.aborted()) {
       result.release();
-      endTask(task);
+      endTask(task, ScsiStatus.TASK_ABORTED);
       return;
     }
     ByteBuf data = result.dataIn();
@@ -533,6 +539,7 @@ final class IscsiConnection implements DatamoverListener {
       while (offset < length) {
         int n = Math.min(Math.min(maxSegment, length - offset), burst - (offset % burst));
         boolean last = offset + n == length;
+        task.dataInBytes += n;
         DataInPdu d = new DataInPdu();
         d.lun(task.lun()).itt(task.itt);
         d.ttt(RESERVED);
@@ -542,7 +549,7 @@ final class IscsiConnection implements DatamoverListener {
         d.finalBit(last || (offset + n) % burst == 0);
         if (last && good) {
           // Phase collapse (RFC 7143 §11.7.4): GOOD status rides on the final Data-In.
-          endTask(task);
+          endTask(task, ScsiStatus.GOOD);
           d.status(ScsiStatus.GOOD, residual < 0, residual > 0, Math.abs(residual));
           stamp(d, true);
         } else {
@@ -572,7 +579,7 @@ final class IscsiConnection implements DatamoverListener {
       r.data(seg);
     }
     releaseSense(result);
-    endTask(task);
+    endTask(task, result.status());
     stamp(r, true);
     dm.sendControl(r);
   }
@@ -581,8 +588,11 @@ final class IscsiConnection implements DatamoverListener {
     if (r.sense() != null && r.sense().refCnt() > 0) r.sense().release();
   }
 
-  private void endTask(IscsiTask task) {
-    session.tasks.remove(task.itt, task);
+  private void endTask(IscsiTask task, int status) {
+    if (session.tasks.remove(task.itt, task)) {
+      service.observer().commandCompleted(session.target.name(), task.lunNumber(), task.kind(), status,
+          task.bytesMoved(), System.nanoTime() - task.arrived);
+    }
     task.finish();
     dm.deallocateTaskResources(task.itt);
   }
@@ -626,6 +636,7 @@ final class IscsiConnection implements DatamoverListener {
         .onComplete(ar -> {
           try {
             int response = ar.succeeded() ? tmfCode(ar.result()) : TaskMgmtResponsePdu.FUNCTION_REJECTED;
+            service.observer().taskManagement(session.target.name(), f.name(), response);
             Future<Void> sent = tmfResponse(req, response);
             if (cold) {
               // RFC 7143 §11.5.1: after a cold reset the target drops its connections.
@@ -826,6 +837,8 @@ final class IscsiConnection implements DatamoverListener {
   /** Reject (RFC 7143 §11.17): the rejected PDU's header goes back as data. The connection lives on. */
   private void reject(Pdu bad, int reason, String why) {
     log.warn("reject peer={} reason=0x{} {}: {}", peer, Integer.toHexString(reason), bad, why);
+    service.observer().pduRejected(peer, reason);
+    if (reason == RejectPdu.DATA_DIGEST_ERROR) service.observer().digestError(peer, false);
     RejectPdu r = new RejectPdu();
     r.reason(reason);
     r.data(bad.bhs().copy(bad.bhs().readerIndex(), Pdu.BHS_LENGTH));
@@ -886,6 +899,9 @@ final class IscsiConnection implements DatamoverListener {
       if (session.nexus != null) session.target.scsi().nexusLost(session.nexus);
     }
     service.connectionClosed(this);
+    service.observer().connectionClosed(dm.transport(), peer);
+    if (session != null) service.observer().sessionClosed(session.target == null ? null : session.target.name(),
+        session.target == null);
     closed.tryComplete();
   }
 }

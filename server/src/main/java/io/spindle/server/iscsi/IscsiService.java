@@ -27,6 +27,7 @@ public final class IscsiService {
   private final Map<IscsiConnection, Boolean> connections = new ConcurrentHashMap<>();
   private final AtomicInteger nextTsih = new AtomicInteger(1);
   private volatile boolean stopping;
+  private volatile IscsiObserver observer = IscsiObserver.NONE;
 
   public IscsiService(Vertx vertx, Map<String, IscsiTarget> targets, List<PortalConfig> portals,
       NegotiationOptions negotiation) {
@@ -34,6 +35,15 @@ public final class IscsiService {
     this.targets = Map.copyOf(targets);
     this.portals = List.copyOf(portals);
     this.negotiation = negotiation;
+  }
+
+  /** Sets who hears about logins, commands and errors (metrics); {@link IscsiObserver#NONE} by default. */
+  public void observer(IscsiObserver o) {
+    this.observer = o == null ? IscsiObserver.NONE : o;
+  }
+
+  IscsiObserver observer() {
+    return observer;
   }
 
   /** Takes a new transport connection; called on the connection's own context. */

@@ -65,6 +65,11 @@ final class IscsiTask implements ScsiCommand {
   private int pendingOffset;
   private int pendingLength;
 
+  /** When the command arrived (System.nanoTime), for latency. */
+  final long arrived = System.nanoTime();
+  /** Data-In bytes sent. */
+  long dataInBytes;
+
   /** Data-In PDUs and R2Ts sent: the ExpDataSN of the SCSI Response (RFC 7143 §11.4.8). */
   int dataSnCount;
   boolean delivered;
@@ -112,6 +117,20 @@ final class IscsiTask implements ScsiCommand {
 
   private void append(ByteBuf data) {
     received.addComponent(true, data.retainedSlice());
+  }
+
+  /** The LUN number in single-level addressing (SAM-5 §4.6.4 peripheral / flat). */
+  int lunNumber() {
+    return (int) ((command.lun() >>> 48) & 0x3fff);
+  }
+
+  IscsiObserver.CommandKind kind() {
+    return command.write() ? IscsiObserver.CommandKind.WRITE
+        : command.read() ? IscsiObserver.CommandKind.READ : IscsiObserver.CommandKind.OTHER;
+  }
+
+  long bytesMoved() {
+    return command.write() ? received.readableBytes() : dataInBytes;
   }
 
   // ---- ScsiCommand ----
