@@ -7,16 +7,14 @@ import io.spindle.iscsi.datamover.DatamoverKeys;
 import io.spindle.iscsi.datamover.DatamoverListener;
 import io.spindle.iscsi.negotiation.ConnectionParameters;
 import io.spindle.iscsi.negotiation.NegotiationException;
+import io.spindle.iscsi.negotiation.NegotiationLimits;
 import io.spindle.iscsi.negotiation.Reply;
 import io.spindle.iscsi.negotiation.SessionParameters;
 import io.spindle.iscsi.negotiation.Stage;
 import io.spindle.iscsi.negotiation.TargetNegotiator;
 import io.spindle.iscsi.pdu.DataInPdu;
-import io.spindle.iscsi.pdu.DataOutPdu;
-import io.spindle.iscsi.pdu.InitiatorPdu;
 import io.spindle.iscsi.pdu.LoginRequestPdu;
 import io.spindle.iscsi.pdu.LoginResponsePdu;
-import io.spindle.iscsi.pdu.LogoutRequestPdu;
 import io.spindle.iscsi.pdu.LogoutResponsePdu;
 import io.spindle.iscsi.pdu.NopInPdu;
 import io.spindle.iscsi.pdu.NopOutPdu;
@@ -24,7 +22,6 @@ import io.spindle.iscsi.pdu.Opcode;
 import io.spindle.iscsi.pdu.Pdu;
 import io.spindle.iscsi.pdu.R2tPdu;
 import io.spindle.iscsi.pdu.RejectPdu;
-import io.spindle.iscsi.pdu.ScsiCommandPdu;
 import io.spindle.iscsi.pdu.ScsiResponsePdu;
 import io.spindle.iscsi.pdu.TargetPdu;
 import io.spindle.iscsi.pdu.TaskMgmtRequestPdu;
@@ -34,26 +31,26 @@ import io.spindle.iscsi.pdu.TextResponsePdu;
 import io.spindle.iscsi.text.TextKeys;
 import io.spindle.iscsi.text.TextKeys.Pair;
 import io.spindle.scsi.Nexus;
-import io.spindle.scsi.ScsiResult;
-import io.spindle.scsi.ScsiStatus;
-import io.spindle.scsi.TaskAttribute;
-import io.spindle.scsi.TaskManagementFunction;
-import io.spindle.scsi.TaskManagementResponse;
 import io.spindle.server.config.NegotiationOptions;
 import io.spindle.server.config.PortalConfig;
 import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
+import io.vertx.core.Vertx;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Deque;
 import java.util.List;
+import java.util.TreeMap;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * One iSCSI connection: the login phase (RFC 7143 §6), then the full feature phase — command
- * ordering, tasks, task management, text, NOP and logout — over a {@link DatamoverConnection}.
- * Everything runs on the connection's context; the session of a single-connection session lives
- * on the same context.
+ * One iSCSI connection over a {@link DatamoverConnection}: the login phase (RFC 7143 §6), then,
+ * in the full feature phase, the connection's own share — StatSN (§4.2.2.2), status kept for
+ * SNACK, Text negotiation, NOP, and the sending of what its {@link IscsiSession} decides. Login
+ * runs on the connection's context; full-feature-phase PDUs are handed to the session's context,
+ * and sends come back to this connection's event loop.
  */
 final class IscsiConnection implements DatamoverListener {
 
@@ -67,30 +64,36 @@ final class IscsiConnection implements DatamoverListener {
   private final IscsiService service;
   final DatamoverConnection dm;
   final Context context;
-  private final String peer;
-  private State state = State.LOGIN;
-  private int statSn = 1;
+  final String peer;
+  private volatile State state = State.LOGIN;
+  /** The next StatSN; owned by the login phase, then by the session's context. */
+  private volatile int statSn = 1;
   private int nextTtt = 1;
-  private IscsiSession session;
+  IscsiSession session;
+  int cid;
+  ConnectionParameters params = ConnectionParameters.DEFAULT;
   private final Promise<Void> closed = Promise.promise();
 
   // Login phase
   private TargetNegotiator negotiation;
+  private IscsiSession joining;
   private int loginStage = -1;
   private long loginIsid;
   private int loginTsih;
-  private int loginCid;
   private int loginCmdSn;
   private ByteBuf loginText;
   private long loginTimer;
 
-  // Text requests in full feature phase (RFC 7143 §11.10)
+  // Full feature phase, on the session's context
   private ByteBuf textRequest;
   private ByteBuf textPending;
   private int textPendingTtt;
+  /** Status PDUs not yet acknowledged by ExpStatSN, by StatSN (ErrorRecoveryLevel &gt; 0, §6.4). */
+  private final TreeMap<Integer, TargetPdu> unacknowledged = new TreeMap<>(SerialNumbers::compare);
+  private final Deque<IscsiTask> awaitingAck = new ArrayDeque<>();
 
-  // NOP-In pings of an idle initiator (RFC 7143 §11.19)
-  private long lastReceived = System.nanoTime();
+  // NOP-In pings of an idle initiator (RFC 7143 §11.19), on this connection's context
+  private volatile long lastReceived = System.nanoTime();
   private long nopTimer;
   private int pingTtt = RESERVED;
   private long pingSent;
@@ -111,7 +114,7 @@ final class IscsiConnection implements DatamoverListener {
     });
   }
 
-  // ---------------------------------------------------------------- Datamover callbacks
+  // ---------------------------------------------------------------- Datamover callbacks (this context)
 
   @Override
   public void controlNotify(Pdu pdu) {
@@ -136,6 +139,38 @@ final class IscsiConnection implements DatamoverListener {
     }
   }
 
+  private void fullFeature(Pdu pdu) {
+    Opcode op = pdu.opcode();
+    if (op == null) {
+      reject(pdu, RejectPdu.COMMAND_NOT_SUPPORTED, "unknown opcode 0x" + Integer.toHexString(pdu.rawOpcode()));
+      return;
+    }
+    if (!op.initiator || op == Opcode.LOGIN_REQUEST) {
+      reject(pdu, RejectPdu.PROTOCOL_ERROR, op + " is not valid in the full feature phase");
+      return;
+    }
+    if (state == State.LOGGED_OUT && op != Opcode.DATA_OUT) {
+      log.debug("{} after logout from peer={} ignored", op, peer);
+      return;
+    }
+    if (op == Opcode.NOP_OUT && pdu.itt() == RESERVED && ((NopOutPdu) pdu).ttt() == pingTtt) {
+      pingTtt = RESERVED; // the answer to our ping (RFC 7143 §11.18)
+    }
+    IscsiSession s = session;
+    if (Vertx.currentContext() == s.context) {
+      s.received(this, pdu);
+    } else {
+      pdu.retain();
+      s.context.runOnContext(v -> {
+        try {
+          s.received(this, pdu);
+        } finally {
+          pdu.release();
+        }
+      });
+    }
+  }
+
   @Override
   public void dataCompletionNotify(int itt, int r2tSn) {
     // iSCSI/TCP places Data-Out through controlNotify; datamovers that place data themselves report here.
@@ -143,25 +178,46 @@ final class IscsiConnection implements DatamoverListener {
 
   @Override
   public void dataAckNotify(int itt, int dataSn) {
-    // ErrorRecoveryLevel 0 keeps no Data-In for acknowledgement.
+    // DataACK SNACKs arrive as PDUs on iSCSI/TCP and are handled by the session.
+  }
+
+  @Override
+  public void pduDiscarded(String reason) {
+    // ErrorRecoveryLevel > 0: the datamover skipped a PDU whose header digest failed (RFC 7143 §7.8).
+    log.warn("discarded a PDU from peer={}: {}", peer, reason);
+    service.observer().digestError(peer, true);
   }
 
   @Override
   public void connectionTerminateNotify(String reason) {
     if (state == State.CLOSED) return;
-    if (state == State.LOGGED_OUT) {
+    boolean loggedOut = state == State.LOGGED_OUT;
+    if (loggedOut) {
       log.debug("connection closed after logout peer={}", peer);
     } else if (reason.equals("connection closed")) {
-      log.info("connection closed by peer={} {}", peer,
-          session == null ? "(before login completed)" : session.describe());
+      log.info("connection closed by peer={} {}", peer, session == null ? "(before login completed)" : session.describe());
     } else {
       log.warn("connection lost peer={} {} reason={}", peer,
           session == null ? "(before login completed)" : session.describe(), reason);
     }
-    teardown();
+    state = State.CLOSED;
+    service.vertx.cancelTimer(loginTimer);
+    if (nopTimer != 0) service.vertx.cancelTimer(nopTimer);
+    if (loginText != null) loginText.release();
+    loginText = null;
+    service.connectionClosed(this);
+    service.observer().connectionClosed(dm.transport(), peer);
+    IscsiSession s = session;
+    if (s != null) {
+      s.run(() -> {
+        releaseRetained();
+        s.connectionClosed(this, loggedOut);
+      });
+    }
+    closed.tryComplete();
   }
 
-  // ---------------------------------------------------------------- login phase
+  // ---------------------------------------------------------------- login phase (this context)
 
   private void login(Pdu pdu) {
     if (!(pdu instanceof LoginRequestPdu req)) {
@@ -174,19 +230,11 @@ final class IscsiConnection implements DatamoverListener {
     try {
       loginStep(req);
     } catch (LoginException e) {
-      log.warn("login failed peer={} initiator={} target={} status=0x{} ({}): {}", peer,
-          negotiation == null ? null : negotiation.initiatorName(),
-          negotiation == null ? null : negotiation.targetName(),
-          String.format("%04x", e.status), LoginException.describe(e.status), e.getMessage());
       loginFailed(req.itt(), e);
     } catch (NegotiationException e) {
-      log.warn("login failed peer={} initiator={} target={} status=0x{} ({}): {}", peer,
-          negotiation.initiatorName(), negotiation.targetName(), String.format("%04x", e.status()),
-          LoginException.describe(e.status()), e.getMessage());
       loginFailed(req.itt(), new LoginException(e.status(), e.getMessage()));
     } catch (TextKeys.MalformedTextException e) {
-      log.warn("login failed peer={}: malformed text: {}", peer, e.getMessage());
-      loginFailed(req.itt(), new LoginException(LoginException.INITIATOR_ERROR, e.getMessage()));
+      loginFailed(req.itt(), new LoginException(LoginException.INITIATOR_ERROR, "malformed text: " + e.getMessage()));
     }
   }
 
@@ -197,12 +245,23 @@ final class IscsiConnection implements DatamoverListener {
       if (req.versionMin() != 0) {
         throw new LoginException(LoginException.UNSUPPORTED_VERSION, "Version-min " + req.versionMin());
       }
-      negotiation = new TargetNegotiator(service.operationalOptions(), portalGroupTag());
       loginStage = req.csg();
       loginIsid = req.isid();
       loginTsih = req.tsih();
-      loginCid = req.cid();
+      cid = req.cid();
       loginCmdSn = req.cmdSn();
+      SessionParameters existing = null;
+      if (loginTsih != 0) {
+        // A connection for an existing session (RFC 7143 §6.3.4): it must be there, and be ours.
+        joining = service.session(loginTsih);
+        if (joining == null || joining.isid != loginIsid || joining.type != IscsiSession.Type.NORMAL) {
+          throw new LoginException(LoginException.SESSION_DOES_NOT_EXIST, "TSIH " + loginTsih + " with ISID 0x"
+              + Long.toHexString(loginIsid) + " is not a session");
+        }
+        existing = joining.params;
+      }
+      negotiation = new TargetNegotiator(service.operationalOptions(), portalGroupTag(), existing,
+          NegotiationLimits.DEFAULT);
     }
     if (req.csg() != loginStage || req.csg() == 2 || req.isid() != loginIsid || req.tsih() != loginTsih) {
       throw new LoginException(LoginException.INITIATOR_ERROR, "Login Request with CSG " + req.csg() + ", ISID 0x"
@@ -223,7 +282,7 @@ final class IscsiConnection implements DatamoverListener {
     loginText.release();
     loginText = null;
     Reply reply = negotiation.login(Stage.of(loginStage), offers);
-    checkIdentity(req);
+    checkIdentity();
     List<Pair> answers = reply.pairs();
     // RFC 7143 §6.3: stages only move forward: 0 → 1 or 3, 1 → 3; the target grants the T bit
     // only once none of its own offers waits for an answer.
@@ -243,32 +302,42 @@ final class IscsiConnection implements DatamoverListener {
     if (transit) loginStage = nsg;
   }
 
-  /** The declarations the first PDU must carry (RFC 7143 §6.3.1). */
-  private void checkIdentity(LoginRequestPdu req) throws LoginException {
-    // InitiatorName, SessionType and TargetName presence are checked by the negotiator (RFC 7143 §6.3.1).
-    if (!negotiation.discovery()) {
-      String target = negotiation.targetName();
-      if (target == null) throw new LoginException(LoginException.MISSING_PARAMETER, "no TargetName on a normal session");
-      if (service.target(target) == null) {
-        throw new LoginException(LoginException.TARGET_NOT_FOUND, "no target named " + target);
-      }
-    }
-    if (loginTsih != 0) {
-      // Adding a connection to a session (RFC 7143 §6.3.4): MaxConnections is 1 in this version.
-      IscsiSession existing = service.session(loginTsih);
-      if (existing == null) {
-        throw new LoginException(LoginException.SESSION_DOES_NOT_EXIST, "TSIH " + loginTsih + " is not a session");
-      }
-      throw new LoginException(LoginException.TOO_MANY_CONNECTIONS,
-          "session TSIH " + loginTsih + " already has its one connection (MaxConnections=1)");
+  /** The declarations checked by the iSCSI layer (RFC 7143 §6.3.1); the negotiator checks presence. */
+  private void checkIdentity() throws LoginException {
+    if (negotiation.discovery()) return;
+    String target = negotiation.targetName();
+    if (service.target(target) == null) throw new LoginException(LoginException.TARGET_NOT_FOUND, "no target named " + target);
+    if (joining != null && (!joining.initiatorName.equals(negotiation.initiatorName())
+        || !joining.target.name().equals(target))) {
+      throw new LoginException(LoginException.SESSION_DOES_NOT_EXIST, "TSIH " + loginTsih
+          + " belongs to another initiator or target");
     }
   }
 
-  /** Final Login Response: the session exists from here on (RFC 7143 §6.3.6). */
+  /** Final Login Response (RFC 7143 §6.3.6): a new session, or this connection added to one. */
   private void completeLogin(LoginRequestPdu req, List<Pair> answers) throws LoginException {
     negotiation.loginComplete();
-    SessionParameters params = negotiation.sessionParameters();
-    ConnectionParameters cparams = negotiation.connectionParameters();
+    params = negotiation.connectionParameters();
+    if (joining != null) {
+      IscsiSession s = joining;
+      req.retain();
+      s.run(() -> {
+        int status = s.attach(this);
+        context.runOnContext(v -> {
+          try {
+            if (status != 0) {
+              loginFailed(req.itt(), new LoginException(status, "cannot join " + s.describe()));
+            } else {
+              enterFullFeature(req, answers, s);
+            }
+          } finally {
+            req.release();
+          }
+        });
+      });
+      return;
+    }
+    SessionParameters sp = negotiation.sessionParameters();
     String initiatorName = negotiation.initiatorName();
     boolean discovery = negotiation.discovery();
     IscsiTarget target = discovery ? null : service.target(negotiation.targetName());
@@ -278,26 +347,35 @@ final class IscsiConnection implements DatamoverListener {
     Nexus nexus = discovery ? null : new Nexus(initiatorName,
         initiatorName + ",i,0x" + String.format("%012x", loginIsid), target.name() + ",t,0x"
         + String.format("%04x", tpgt), tpgt);
-    session = new IscsiSession(discovery ? IscsiSession.Type.DISCOVERY : IscsiSession.Type.NORMAL, initiatorName,
-        loginIsid, tsih, target, tpgt, params, cparams, nexus, service.negotiation.queueDepth(), loginCmdSn);
-    session.connection = this;
-    IscsiSession old = service.register(session);
+    IscsiSession s = new IscsiSession(service, context,
+        discovery ? IscsiSession.Type.DISCOVERY : IscsiSession.Type.NORMAL, initiatorName, loginIsid, tsih, target,
+        tpgt, sp, nexus, service.negotiation.queueDepth(), loginCmdSn);
+    s.attach(this);
+    IscsiSession old = service.register(s);
     if (old != null) {
       // Session reinstatement (RFC 7143 §6.3.5): the old session with this ISID ends now.
-      log.info("session reinstatement peer={} {} replaces tsih={}", peer, session.describe(), old.tsih);
-      IscsiConnection oc = old.connection;
-      if (oc != null) oc.context.runOnContext(v -> oc.close());
+      log.info("session reinstatement peer={} {} replaces tsih={}", peer, s.describe(), old.tsih);
+      old.run(() -> old.end("reinstated by a new login"));
     }
+    if (!discovery && sp.errorRecoveryLevel() == 2) service.stateStore().putSession(s.record());
+    service.observer().sessionOpened(discovery ? null : target.name(), discovery);
+    enterFullFeature(req, answers, s);
+  }
+
+  private void enterFullFeature(LoginRequestPdu req, List<Pair> answers, IscsiSession s) {
+    if (state != State.LOGIN) return; // closed meanwhile
+    session = s;
     state = State.FULL_FEATURE;
     service.vertx.cancelTimer(loginTimer);
-    sendLoginResponse(req, true, loginStage, 3, answers, tsih);
+    sendLoginResponse(req, true, loginStage, 3, answers, s.tsih);
     // Digests and the receive limit apply from the first PDU after the final Login Response.
-    dm.noticeKeyValues(new DatamoverKeys(cparams.headerDigest(), cparams.dataDigest(),
-        cparams.targetMaxRecvDataSegmentLength(), cparams.initiatorMaxRecvDataSegmentLength()));
+    dm.noticeKeyValues(new DatamoverKeys(params.headerDigest(), params.dataDigest(),
+        params.targetMaxRecvDataSegmentLength(), params.initiatorMaxRecvDataSegmentLength(),
+        s.params.errorRecoveryLevel()));
     dm.enableDatamover();
-    log.info("login ok peer={} {} cid={} {} {}", peer, session.describe(), loginCid, params, cparams);
-    service.observer().loginSucceeded(peer, initiatorName, discovery ? null : target.name(), discovery);
-    service.observer().sessionOpened(discovery ? null : target.name(), discovery);
+    log.info("login ok peer={} {} cid={} {} {}", peer, s.describe(), cid, s.params, params);
+    service.observer().loginSucceeded(peer, s.initiatorName, s.target == null ? null : s.target.name(),
+        s.type == IscsiSession.Type.DISCOVERY);
     startNopTimer();
   }
 
@@ -313,7 +391,8 @@ final class IscsiConnection implements DatamoverListener {
     LoginResponsePdu r = new LoginResponsePdu();
     r.transit(transit).stages(csg, nsg).versions(0, 0).isid(loginIsid).tsih(tsih).itt(req.itt());
     if (session != null) {
-      stamp(r, true); // the final response opens the command window
+      // The final response opens the command window (RFC 7143 §11.13.4).
+      r.statSn(statSn++).expCmdSn(session.expCmdSn).maxCmdSn(session.maxCmdSn());
     } else {
       r.statSn(statSn++).expCmdSn(loginCmdSn).maxCmdSn(loginCmdSn);
     }
@@ -322,8 +401,11 @@ final class IscsiConnection implements DatamoverListener {
   }
 
   private void loginFailed(int itt, LoginException e) {
-    service.observer().loginFailed(peer, negotiation == null ? null : negotiation.initiatorName(),
-        negotiation == null ? null : negotiation.targetName(), e.status);
+    String initiator = negotiation == null ? null : negotiation.initiatorName();
+    String target = negotiation == null ? null : negotiation.targetName();
+    log.warn("login failed peer={} initiator={} target={} status=0x{} ({}): {}", peer, initiator, target,
+        String.format("%04x", e.status), LoginException.describe(e.status), e.getMessage());
+    service.observer().loginFailed(peer, initiator, target, e.status);
     LoginResponsePdu r = new LoginResponsePdu();
     r.versions(0, 0).isid(loginIsid).tsih(0).itt(itt);
     r.statSn(statSn++).expCmdSn(loginCmdSn).maxCmdSn(loginCmdSn);
@@ -332,171 +414,108 @@ final class IscsiConnection implements DatamoverListener {
     dm.sendControl(r).onComplete(x -> close());
   }
 
-  // ---------------------------------------------------------------- full feature phase
+  // ---------------------------------------------------------------- sending (session context → this context)
 
-  private void fullFeature(Pdu pdu) {
-    Opcode op = pdu.opcode();
-    if (op == null) {
-      reject(pdu, RejectPdu.COMMAND_NOT_SUPPORTED, "unknown opcode 0x" + Integer.toHexString(pdu.rawOpcode()));
-      return;
-    }
-    if (!op.initiator || op == Opcode.LOGIN_REQUEST) {
-      reject(pdu, RejectPdu.PROTOCOL_ERROR, op + " is not valid in the full feature phase");
-      return;
-    }
-    if (pdu.dataDigestError()) {
-      // RFC 7143 §7.8: discard the PDU and answer Reject; at ERL 0 the task cannot get its data.
-      reject(pdu, RejectPdu.DATA_DIGEST_ERROR, "data digest error");
-      IscsiTask t = session.tasks.get(pdu.itt());
-      if (t != null) t.failDataOut("a Data-Out PDU had a data digest error");
-      return;
-    }
-    if (op == Opcode.DATA_OUT) {
-      dataOut((DataOutPdu) pdu);
-      return;
-    }
-    if (op == Opcode.SNACK_REQUEST) {
-      // RFC 7143 §11.16: SNACK needs ErrorRecoveryLevel > 0.
-      reject(pdu, RejectPdu.PROTOCOL_ERROR, "SNACK at ErrorRecoveryLevel 0");
-      return;
-    }
-    if (state == State.LOGGED_OUT) {
-      log.debug("{} after logout from peer={} ignored", op, peer);
-      return;
-    }
-    InitiatorPdu req = (InitiatorPdu) pdu;
-    if (session.type == IscsiSession.Type.DISCOVERY && op != Opcode.TEXT_REQUEST && op != Opcode.LOGOUT_REQUEST
-        && op != Opcode.NOP_OUT) {
-      // RFC 7143 §4.3: a discovery session carries only Text and Logout (and NOP).
-      reject(pdu, RejectPdu.PROTOCOL_ERROR, op + " on a discovery session");
-      return;
-    }
-    if (op == Opcode.NOP_OUT && req.itt() == RESERVED) {
-      // A NOP-Out answering our ping: immediate, carries no CmdSN to consume (RFC 7143 §11.18).
-      if (req.ttt() == pingTtt) pingTtt = RESERVED;
-      return;
-    }
-    if (req.immediate()) {
-      dispatch(req);
-      return;
-    }
-    int sn = req.cmdSn();
-    if (sn == session.expCmdSn) {
-      session.expCmdSn++;
-      dispatch(req);
-      drainWaiting();
-    } else if (SerialNumbers.inWindow(sn, session.expCmdSn + 1, session.maxCmdSn())) {
-      InitiatorPdu old = session.waiting.put(sn, (InitiatorPdu) req.retain());
-      if (old != null) old.release(); // a duplicate of a waiting command: the later copy stands
+  /** Runs {@code action} on this connection's context. */
+  private void onContext(Runnable action) {
+    if (Vertx.currentContext() == context) {
+      action.run();
     } else {
-      // RFC 7143 §4.2.2.1: non-immediate commands outside the window, and duplicates, are silently ignored.
-      log.warn("{} with CmdSN {} outside the window [{}, {}] from peer={} ignored", op, sn & 0xffffffffL,
-          session.expCmdSn & 0xffffffffL, session.maxCmdSn() & 0xffffffffL, peer);
+      context.runOnContext(v -> action.run());
     }
   }
 
-  private void drainWaiting() {
-    while (!session.waiting.isEmpty() && session.waiting.firstKey() == session.expCmdSn) {
-      InitiatorPdu next = session.waiting.pollFirstEntry().getValue();
-      session.expCmdSn++;
-      try {
-        dispatch(next);
-      } finally {
-        next.release();
-      }
-    }
+  /** Fills StatSN, ExpCmdSN and MaxCmdSN; a status-carrying PDU takes a new StatSN (RFC 7143 §4.2.2.2). */
+  private void stamp(TargetPdu pdu, boolean status) {
+    pdu.statSn(status ? statSn++ : statSn);
+    pdu.expCmdSn(session.expCmdSn).maxCmdSn(session.maxCmdSn());
   }
 
-  private void dispatch(InitiatorPdu req) {
-    switch (req.opcode()) {
-      case SCSI_COMMAND: scsiCommand((ScsiCommandPdu) req); break;
-      case NOP_OUT: nopOut((NopOutPdu) req); break;
-      case TASK_MGMT_REQUEST: taskManagement((TaskMgmtRequestPdu) req); break;
-      case TEXT_REQUEST: text((TextRequestPdu) req); break;
-      case LOGOUT_REQUEST: logout((LogoutRequestPdu) req); break;
-      default: reject(req, RejectPdu.PROTOCOL_ERROR, req.opcode() + " cannot be ordered");
-    }
+  /** Sends a status-carrying control PDU; kept for Status SNACK at ErrorRecoveryLevel &gt; 0. */
+  private Future<Void> sendWithStatus(TargetPdu pdu) {
+    stamp(pdu, true);
+    if (session.erl() > 0) unacknowledged.put(pdu.statSn(), (TargetPdu) pdu.retain());
+    return send(pdu);
   }
 
-  // ---- SCSI commands
+  private Future<Void> send(TargetPdu pdu) {
+    Promise<Void> p = Promise.promise();
+    onContext(() -> dm.sendControl(pdu).onComplete(p));
+    return p.future();
+  }
 
-  private void scsiCommand(ScsiCommandPdu cmd) {
-    if (session.tasks.containsKey(cmd.itt())) {
-      reject(cmd, RejectPdu.TASK_IN_PROGRESS, "ITT 0x" + Integer.toHexString(cmd.itt()) + " is already in use");
-      return;
+  void sendR2t(R2tPdu r) {
+    stamp(r, false);
+    onContext(() -> dm.getData(r));
+  }
+
+  /** Sends Data-In; with {@code statusOf}, the PDU carries that task's status (phase collapse). */
+  void sendDataIn(DataInPdu d, IscsiTask statusOf) {
+    boolean withStatus = statusOf != null;
+    if (withStatus) statusOf.statSn = statSn; // the StatSN stamp() is about to use
+    stamp(d, withStatus);
+    if (withStatus && session.erl() > 0) unacknowledged.put(d.statSn(), (TargetPdu) d.retain());
+    onContext(() -> dm.putData(d));
+  }
+
+  /** Sends the SCSI Response of a task and notes its StatSN. */
+  void sendStatus(ScsiResponsePdu r, IscsiTask task) {
+    task.statSn = statSn; // the StatSN sendWithStatus is about to use; r is released once sent
+    sendWithStatus(r);
+  }
+
+  /** Re-sends a Data-In (Data SNACK): same DataSN, current window. */
+  void resendData(DataInPdu d) {
+    if (!d.hasStatus()) stamp(d, false);
+    d.expCmdSn(session.expCmdSn).maxCmdSn(session.maxCmdSn());
+    onContext(() -> dm.putData(d));
+  }
+
+  /** Status SNACK (RFC 7143 §11.16.1): re-sends kept status PDUs with StatSN in [beg, beg + run). */
+  boolean resendStatus(int beg, int run) {
+    List<TargetPdu> found = new ArrayList<>();
+    for (var e : unacknowledged.tailMap(beg, true).entrySet()) {
+      if (run != 0 && !SerialNumbers.lessThan(e.getKey(), beg + run)) break;
+      found.add(e.getValue());
     }
-    int problem = IscsiTask.validateData(cmd, session.params);
-    if (problem != 0) {
-      reject(cmd, problem, "immediate data of " + cmd.dataSegmentLength() + " bytes not allowed here");
-      return;
-    }
-    TaskAttribute attr = TaskAttribute.fromIscsi(cmd.taskAttribute());
-    if (attr == null || (cmd.read() && cmd.write()) || (cmd.write() && cmd.expectedDataTransferLength() == 0
-        && cmd.dataSegmentLength() > 0)) {
-      reject(cmd, RejectPdu.INVALID_PDU_FIELD, "ATTR " + cmd.taskAttribute() + ", R " + cmd.read() + ", W "
-          + cmd.write() + " (bidirectional commands are not supported)");
-      return;
-    }
-    ByteBuf cdb = cmd.cdb();
-    boolean ownsCdb = false;
-    if (cmd.totalAhsLength() > 0) {
-      ByteBuf ext = extendedCdb(cmd.ahs());
-      if (ext == null) {
-        reject(cmd, RejectPdu.INVALID_PDU_FIELD, "malformed AHS");
-        return;
-      }
-      if (ext.isReadable()) {
-        cdb = Unpooled.wrappedBuffer(cdb.retainedSlice(), ext.retainedSlice());
-        ownsCdb = true;
-      }
-    }
-    IscsiTask task = new IscsiTask(this, session, cmd, cdb, ownsCdb, attr);
-    session.tasks.put(task.itt, task);
-    task.delivered = true;
-    session.target.scsi().execute(task).onComplete(ar -> {
-      if (ar.succeeded()) {
-        task.complete(ar.result());
+    if (found.isEmpty()) return false;
+    for (TargetPdu p : found) {
+      p.retain();
+      if (p instanceof DataInPdu d) {
+        onContext(() -> dm.putData(d));
       } else {
-        log.error("SCSI engine failed {} from peer={}", task, peer, ar.cause());
-        task.complete(new ScsiResult(ScsiStatus.CHECK_CONDITION, hardwareErrorSense(), null, 0, false));
+        onContext(() -> dm.sendControl(p));
       }
-    });
+    }
+    return true;
   }
 
-  /** The Extended CDB AHS (type 1, RFC 7143 §11.2.2.3) continuation bytes; empty if none; null if malformed. */
-  private static ByteBuf extendedCdb(ByteBuf ahs) {
-    int i = ahs.readerIndex();
-    int end = ahs.writerIndex();
-    while (i + 3 <= end) {
-      int len = ahs.getUnsignedShort(i);
-      int type = ahs.getUnsignedByte(i + 2);
-      int total = 3 + len;
-      if (i + total > end) return null;
-      if (type == 1 && len >= 1) return ahs.slice(i + 4, len - 1);
-      i += (total + 3) & ~3;
+  /** ExpStatSN from the initiator: statuses below it were received (RFC 7143 §4.2.2.2). */
+  void acknowledge(int expStatSn) {
+    while (!unacknowledged.isEmpty() && SerialNumbers.lessThan(unacknowledged.firstKey(), expStatSn)) {
+      unacknowledged.pollFirstEntry().getValue().release();
     }
-    return Unpooled.EMPTY_BUFFER;
+    while (!awaitingAck.isEmpty() && SerialNumbers.lessThan(awaitingAck.peek().statSn, expStatSn)) {
+      IscsiTask t = awaitingAck.poll();
+      if (t.connection == this && t.state == IscsiTask.State.STATUS_SENT) session.acknowledged(t);
+    }
   }
 
-  /** Sense for a command the engine could not carry out: HARDWARE ERROR / INTERNAL TARGET FAILURE (44h/00h). */
-  private static ByteBuf hardwareErrorSense() {
-    ByteBuf s = Unpooled.buffer(18).writeZero(18);
-    s.setByte(0, 0x70).setByte(2, 0x04).setByte(7, 10).setByte(12, 0x44).setByte(13, 0x00);
-    return s;
+  void awaitAcknowledgement(IscsiTask task) {
+    awaitingAck.add(task);
   }
 
-  private void dataOut(DataOutPdu pdu) {
-    IscsiTask task = session == null ? null : session.tasks.get(pdu.itt());
-    if (task == null) {
-      reject(pdu, RejectPdu.INVALID_PDU_FIELD, "Data-Out for unknown ITT 0x" + Integer.toHexString(pdu.itt()));
-      return;
-    }
-    int problem = task.dataOut(pdu);
-    if (problem != 0) {
-      reject(pdu, problem, "Data-Out offset " + pdu.bufferOffset() + " DataSN " + pdu.dataSn() + " TTT 0x"
-          + Integer.toHexString(pdu.ttt()) + " does not fit " + task);
-      task.failDataOut("Data-Out sequence error");
-    }
+  private void releaseRetained() {
+    unacknowledged.values().forEach(p -> p.release());
+    unacknowledged.clear();
+    awaitingAck.clear();
+    if (textRequest != null) textRequest.release();
+    if (textPending != null) textPending.release();
+    textRequest = textPending = null;
+  }
+
+  void deallocateTaskResources(int itt) {
+    onContext(() -> dm.deallocateTaskResources(itt));
   }
 
   int nextTargetTransferTag() {
@@ -505,170 +524,45 @@ final class IscsiConnection implements DatamoverListener {
     return t;
   }
 
-  void sendR2t(IscsiTask task, int ttt, int r2tSn, int offset, int length) {
-    R2tPdu r = new R2tPdu();
-    r.lun(task.lun()).itt(task.itt);
-    r.ttt(ttt);
-    r.r2tSn(r2tSn).bufferOffset(offset).desiredDataTransferLength(length);
-    stamp(r, false);
-    service.observer().r2tSent(session.target.name());
-    dm.getData(r);
-  }
-
-  /** Sends a task's outcome: Data-In (with the status collapsed into the last PDU when allowed), then status. */
-  void sendResult(IscsiTask task, ScsiResult result) {
-    if (task.finished() || state == State.CLOSED) {
-      result.release();
-      if (!task.finished()) endTask(task, ScsiStatus.TASK_ABORTED);
-      return;
-    }
-    if (result.aborted()) {
-      result.release();
-      endTask(task, ScsiStatus.TASK_ABORTED);
-      return;
-    }
-    ByteBuf data = result.dataIn();
-    int residual = result.residual();
-    boolean good = result.status() == ScsiStatus.GOOD && result.sense() == null;
-    SessionParameters p = session.params;
-    if (data != null && data.isReadable() && task.hasDataIn()) {
-      int length = data.readableBytes();
-      int maxSegment = session.connectionParams.initiatorMaxRecvDataSegmentLength();
-      int burst = p.maxBurstLength();
-      int offset = 0;
-      while (offset < length) {
-        int n = Math.min(Math.min(maxSegment, length - offset), burst - (offset % burst));
-        boolean last = offset + n == length;
-        task.dataInBytes += n;
-        DataInPdu d = new DataInPdu();
-        d.lun(task.lun()).itt(task.itt);
-        d.ttt(RESERVED);
-        d.dataSn(task.dataSnCount++).bufferOffset(offset);
-        d.data(data.retainedSlice(data.readerIndex() + offset, n));
-        // RFC 7143 §11.7.1: F ends each sequence (MaxBurstLength) and the last PDU.
-        d.finalBit(last || (offset + n) % burst == 0);
-        if (last && good) {
-          // Phase collapse (RFC 7143 §11.7.4): GOOD status rides on the final Data-In.
-          endTask(task, ScsiStatus.GOOD);
-          d.status(ScsiStatus.GOOD, residual < 0, residual > 0, Math.abs(residual));
-          stamp(d, true);
-        } else {
-          stamp(d, false);
-        }
-        dm.putData(d);
-        offset += n;
-      }
-      data.release();
-      if (good) {
-        releaseSense(result);
-        return;
-      }
-    } else if (data != null) {
-      data.release();
-    }
-    ScsiResponsePdu r = new ScsiResponsePdu();
-    r.itt(task.itt);
-    r.response(0).status(result.status());
-    r.residualFlags(residual < 0, residual > 0).residualCount(Math.abs(residual));
-    r.expDataSn(task.dataSnCount);
-    ByteBuf sense = result.sense();
-    if (sense != null && sense.isReadable()) {
-      // RFC 7143 §11.4.7: SenseLength, then the sense data.
-      ByteBuf seg = Unpooled.buffer(2 + sense.readableBytes());
-      seg.writeShort(sense.readableBytes()).writeBytes(sense, sense.readerIndex(), sense.readableBytes());
-      r.data(seg);
-    }
-    releaseSense(result);
-    endTask(task, result.status());
-    stamp(r, true);
-    dm.sendControl(r);
-  }
-
-  private static void releaseSense(ScsiResult r) {
-    if (r.sense() != null && r.sense().refCnt() > 0) r.sense().release();
-  }
-
-  private void endTask(IscsiTask task, int status) {
-    if (session.tasks.remove(task.itt, task)) {
-      service.observer().commandCompleted(session.target.name(), task.lunNumber(), task.kind(), status,
-          task.bytesMoved(), System.nanoTime() - task.arrived);
-    }
-    task.finish();
-    dm.deallocateTaskResources(task.itt);
-  }
-
-  // ---- task management (RFC 7143 §11.5)
-
-  private void taskManagement(TaskMgmtRequestPdu req) {
-    int function = req.function();
-    TaskManagementFunction f;
-    switch (function) {
-      case TaskMgmtRequestPdu.ABORT_TASK: f = TaskManagementFunction.ABORT_TASK; break;
-      case TaskMgmtRequestPdu.ABORT_TASK_SET: f = TaskManagementFunction.ABORT_TASK_SET; break;
-      case TaskMgmtRequestPdu.CLEAR_ACA: f = TaskManagementFunction.CLEAR_ACA; break;
-      case TaskMgmtRequestPdu.CLEAR_TASK_SET: f = TaskManagementFunction.CLEAR_TASK_SET; break;
-      case TaskMgmtRequestPdu.LOGICAL_UNIT_RESET: f = TaskManagementFunction.LOGICAL_UNIT_RESET; break;
-      case TaskMgmtRequestPdu.TARGET_WARM_RESET:
-      case TaskMgmtRequestPdu.TARGET_COLD_RESET: f = TaskManagementFunction.TARGET_RESET; break;
-      case TaskMgmtRequestPdu.TASK_REASSIGN:
-        // RFC 7143 §11.6.1: reassignment needs ErrorRecoveryLevel 2.
-        tmfResponse(req, TaskMgmtResponsePdu.REASSIGNMENT_NOT_SUPPORTED);
-        return;
-      default:
-        tmfResponse(req, TaskMgmtResponsePdu.FUNCTION_NOT_SUPPORTED);
-        return;
-    }
-    log.info("task management {} lun=0x{} ref=0x{} peer={} {}", f, Long.toHexString(req.lun()),
-        Integer.toHexString(req.referencedTaskTag()), peer, session.describe());
-    if (f == TaskManagementFunction.ABORT_TASK) {
-      IscsiTask t = session.tasks.get(req.referencedTaskTag());
-      if (t == null) {
-        // RFC 7143 §11.5.1: a task never received but within the window counts as done.
-        boolean unreceived = SerialNumbers.lessOrEqual(session.expCmdSn, req.refCmdSn())
-            && SerialNumbers.lessThan(req.refCmdSn(), req.cmdSn());
-        tmfResponse(req, unreceived ? TaskMgmtResponsePdu.FUNCTION_COMPLETE : TaskMgmtResponsePdu.TASK_DOES_NOT_EXIST);
-        return;
-      }
-    }
-    boolean cold = function == TaskMgmtRequestPdu.TARGET_COLD_RESET;
-    req.retain();
-    session.target.scsi().taskManagement(session.nexus, f, req.lun(), req.referencedTaskTag() & 0xffffffffL)
-        .onComplete(ar -> {
-          try {
-            int response = ar.succeeded() ? tmfCode(ar.result()) : TaskMgmtResponsePdu.FUNCTION_REJECTED;
-            service.observer().taskManagement(session.target.name(), f.name(), response);
-            Future<Void> sent = tmfResponse(req, response);
-            if (cold) {
-              // RFC 7143 §11.5.1: after a cold reset the target drops its connections.
-              sent.onComplete(x -> close());
-            }
-          } finally {
-            req.release();
-          }
-        });
-  }
-
-  private static int tmfCode(TaskManagementResponse r) {
-    switch (r) {
-      case FUNCTION_COMPLETE: case FUNCTION_SUCCEEDED: return TaskMgmtResponsePdu.FUNCTION_COMPLETE;
-      case TASK_DOES_NOT_EXIST: return TaskMgmtResponsePdu.TASK_DOES_NOT_EXIST;
-      case INCORRECT_LOGICAL_UNIT_NUMBER: return TaskMgmtResponsePdu.LUN_DOES_NOT_EXIST;
-      default: return TaskMgmtResponsePdu.FUNCTION_REJECTED;
-    }
-  }
-
-  private Future<Void> tmfResponse(TaskMgmtRequestPdu req, int response) {
+  Future<Void> tmfResponse(TaskMgmtRequestPdu req, int response) {
     if (state == State.CLOSED) return Future.succeededFuture();
     TaskMgmtResponsePdu r = new TaskMgmtResponsePdu();
     r.itt(req.itt());
     r.response(response);
-    stamp(r, true);
-    return dm.sendControl(r);
+    return sendWithStatus(r);
   }
 
-  // ---- text (RFC 7143 §11.10, SendTargets §12.3 / Appendix C)
+  void loggingOut() {
+    state = State.LOGGED_OUT;
+  }
 
-  private void text(TextRequestPdu req) {
+  Future<Void> sendLogoutResponse(LogoutResponsePdu r) {
+    return sendWithStatus(r);
+  }
+
+  /** Reject (RFC 7143 §11.17): the rejected PDU's header goes back as data. The connection lives on. */
+  void reject(Pdu bad, int reason, String why) {
+    log.warn("reject peer={} reason=0x{} {}: {}", peer, Integer.toHexString(reason), bad, why);
+    service.observer().pduRejected(peer, reason);
+    RejectPdu r = new RejectPdu();
+    r.reason(reason);
+    r.data(bad.bhs().copy(bad.bhs().readerIndex(), Pdu.BHS_LENGTH));
+    if (session != null) {
+      if (Vertx.currentContext() != session.context) {
+        // Found on this context (bad opcode): the session stamps it.
+        session.run(() -> sendWithStatus(r));
+        return;
+      }
+      sendWithStatus(r);
+    } else {
+      r.statSn(statSn++).expCmdSn(loginCmdSn).maxCmdSn(loginCmdSn);
+      dm.sendControl(r);
+    }
+  }
+
+  // ---------------------------------------------------------------- text (RFC 7143 §11.10), session context
+
+  void text(TextRequestPdu req) {
     if (req.ttt() != RESERVED) {
       // Continuation of a long response the initiator asks us to go on with.
       if (textPending != null && req.ttt() == textPendingTtt) {
@@ -691,8 +585,7 @@ final class IscsiConnection implements DatamoverListener {
       TextResponsePdu r = new TextResponsePdu();
       r.itt(req.itt()).lun(req.lun());
       r.ttt(nextTargetTransferTag());
-      stamp(r, true);
-      dm.sendControl(r);
+      sendWithStatus(r);
       return;
     }
     List<Pair> offers;
@@ -721,7 +614,7 @@ final class IscsiConnection implements DatamoverListener {
   }
 
   private void sendTextChunk(TextRequestPdu req) {
-    int n = Math.min(textPending.readableBytes(), session.connectionParams.initiatorMaxRecvDataSegmentLength());
+    int n = Math.min(textPending.readableBytes(), params.initiatorMaxRecvDataSegmentLength());
     boolean last = n == textPending.readableBytes();
     TextResponsePdu r = new TextResponsePdu();
     r.itt(req.itt()).lun(req.lun());
@@ -732,15 +625,14 @@ final class IscsiConnection implements DatamoverListener {
       textPending.release();
       textPending = null;
     }
-    stamp(r, true);
-    dm.sendControl(r);
+    sendWithStatus(r);
   }
 
   /** SendTargets (RFC 7143 §12.3): All on discovery sessions, the session's own target otherwise. */
   private void sendTargets(String value, List<Pair> out) {
     List<IscsiTarget> list = new ArrayList<>();
     if (value.equals("All") && session.type == IscsiSession.Type.DISCOVERY) {
-      list.addAll(new java.util.TreeMap<>(service.targets()).values());
+      list.addAll(new TreeMap<>(service.targets()).values());
     } else if (value.isEmpty() || value.equals("All")) {
       if (session.target != null) list.add(session.target);
     } else {
@@ -758,16 +650,15 @@ final class IscsiConnection implements DatamoverListener {
     }
   }
 
-  // ---- NOP (RFC 7143 §11.18, §11.19)
+  // ---------------------------------------------------------------- NOP (RFC 7143 §11.18, §11.19)
 
-  private void nopOut(NopOutPdu req) {
+  void nopOut(NopOutPdu req) {
     NopInPdu r = new NopInPdu();
     r.itt(req.itt()).lun(req.lun());
     r.ttt(RESERVED);
-    int n = Math.min(req.data().readableBytes(), session.connectionParams.initiatorMaxRecvDataSegmentLength());
+    int n = Math.min(req.data().readableBytes(), params.initiatorMaxRecvDataSegmentLength());
     if (n > 0) r.data(req.data().retainedSlice(req.data().readerIndex(), n));
-    stamp(r, true);
-    dm.sendControl(r);
+    sendWithStatus(r);
   }
 
   private void startNopTimer() {
@@ -775,7 +666,7 @@ final class IscsiConnection implements DatamoverListener {
     if (interval == 0) return;
     long intervalNanos = interval * 1_000_000_000L;
     long timeoutNanos = service.negotiation.nopInTimeoutSeconds() * 1_000_000_000L;
-    nopTimer = service.vertx.setPeriodic(Math.max(1000, interval * 500L), id -> {
+    nopTimer = service.vertx.setPeriodic(Math.max(500, interval * 500L), id -> {
       if (state != State.FULL_FEATURE) return;
       long now = System.nanoTime();
       if (pingTtt != RESERVED) {
@@ -785,123 +676,60 @@ final class IscsiConnection implements DatamoverListener {
           close();
         }
       } else if (now - lastReceived > intervalNanos) {
-        pingTtt = nextTargetTransferTag();
+        pingTtt = nextPingTag();
         pingSent = now;
+        // A ping carries the current StatSN without consuming it (RFC 7143 §11.19.3); the
+        // initiator learns of lost status or commands from the numbers (NOP-based gap detection).
         NopInPdu ping = new NopInPdu();
         ping.itt(RESERVED);
         ping.ttt(pingTtt);
-        stamp(ping, false);
+        ping.statSn(statSn).expCmdSn(session.expCmdSn).maxCmdSn(session.announcedMaxCmdSn());
         dm.sendControl(ping);
       }
     });
   }
 
-  // ---- logout (RFC 7143 §11.14)
+  /** Ping tags come from the top half of the TTT space, apart from the session-context tags. */
+  private int pingCounter;
 
-  private void logout(LogoutRequestPdu req) {
-    int response;
-    switch (req.reasonCode()) {
-      case LogoutRequestPdu.CLOSE_SESSION:
-        response = LogoutResponsePdu.CLOSED;
-        break;
-      case LogoutRequestPdu.CLOSE_CONNECTION:
-        response = req.cid() == loginCid ? LogoutResponsePdu.CLOSED : LogoutResponsePdu.CID_NOT_FOUND;
-        break;
-      case LogoutRequestPdu.REMOVE_FOR_RECOVERY:
-        response = LogoutResponsePdu.RECOVERY_NOT_SUPPORTED;
-        break;
-      default:
-        reject(req, RejectPdu.INVALID_PDU_FIELD, "logout reason " + req.reasonCode());
-        return;
-    }
-    LogoutResponsePdu r = new LogoutResponsePdu();
-    r.itt(req.itt());
-    r.response(response).times(0, 0);
-    if (response == LogoutResponsePdu.CLOSED) {
-      state = State.LOGGED_OUT;
-      log.info("logout peer={} {}", peer, session.describe());
-    }
-    stamp(r, true);
-    Future<Void> sent = dm.sendControl(r);
-    if (response == LogoutResponsePdu.CLOSED) sent.onComplete(x -> close());
+  private int nextPingTag() {
+    pingCounter = (pingCounter + 1) & 0x7fff_ffff;
+    return 0x8000_0000 | pingCounter;
   }
 
-  // ---- shared
+  // ---------------------------------------------------------------- closing
 
-  /** Fills StatSN, ExpCmdSN and MaxCmdSN; a status-carrying PDU takes a new StatSN (RFC 7143 §4.2.2.2). */
-  private void stamp(TargetPdu pdu, boolean status) {
-    pdu.statSn(status ? statSn++ : statSn);
-    pdu.expCmdSn(session.expCmdSn).maxCmdSn(session.maxCmdSn());
+  boolean isClosed() {
+    return state == State.CLOSED;
   }
 
-  /** Reject (RFC 7143 §11.17): the rejected PDU's header goes back as data. The connection lives on. */
-  private void reject(Pdu bad, int reason, String why) {
-    log.warn("reject peer={} reason=0x{} {}: {}", peer, Integer.toHexString(reason), bad, why);
-    service.observer().pduRejected(peer, reason);
-    if (reason == RejectPdu.DATA_DIGEST_ERROR) service.observer().digestError(peer, false);
-    RejectPdu r = new RejectPdu();
-    r.reason(reason);
-    r.data(bad.bhs().copy(bad.bhs().readerIndex(), Pdu.BHS_LENGTH));
-    if (session != null) {
-      stamp(r, true);
-    } else {
-      r.statSn(statSn++).expCmdSn(loginCmdSn).maxCmdSn(loginCmdSn);
-    }
-    dm.sendControl(r);
-  }
-
-  /** Closes the connection; the session ends with it (ErrorRecoveryLevel 0). */
+  /** Closes the transport connection; the session hears of it through connectionTerminateNotify. */
   void close() {
-    if (state == State.CLOSED) return;
-    dm.terminate();
-    teardown();
+    onContext(() -> {
+      if (state != State.CLOSED) dm.terminate();
+    });
   }
 
   /** Clean shutdown: stop taking commands, let in-flight ones finish (bounded), then close. */
   Future<Void> shutdown() {
     context.runOnContext(v -> {
       if (state == State.CLOSED) return;
-      if (session == null || session.tasks.isEmpty()) {
+      IscsiSession s = session;
+      if (s == null) {
         close();
         return;
       }
       state = State.LOGGED_OUT;
       long deadline = System.nanoTime() + 10_000_000_000L;
-      service.vertx.setPeriodic(50, id -> {
-        if (state == State.CLOSED || session.tasks.isEmpty() || System.nanoTime() > deadline) {
+      service.vertx.setPeriodic(50, id -> s.run(() -> {
+        boolean idle = s.tasks.values().stream().noneMatch(t -> t.connection == this
+            && t.state == IscsiTask.State.ACTIVE);
+        if (state == State.CLOSED || idle || System.nanoTime() > deadline) {
           service.vertx.cancelTimer(id);
           close();
         }
-      });
+      }));
     });
     return closed.future();
-  }
-
-  private void teardown() {
-    if (state == State.CLOSED) return;
-    state = State.CLOSED;
-    service.vertx.cancelTimer(loginTimer);
-    if (nopTimer != 0) service.vertx.cancelTimer(nopTimer);
-    if (loginText != null) loginText.release();
-    if (textRequest != null) textRequest.release();
-    if (textPending != null) textPending.release();
-    loginText = textRequest = textPending = null;
-    if (session != null) {
-      session.closed = true;
-      service.unregister(session);
-      for (IscsiTask t : new ArrayList<>(session.tasks.values())) {
-        t.failDataOut("connection closed");
-        t.finish();
-      }
-      session.tasks.clear();
-      session.waiting.values().forEach(p -> p.release());
-      session.waiting.clear();
-      if (session.nexus != null) session.target.scsi().nexusLost(session.nexus);
-    }
-    service.connectionClosed(this);
-    service.observer().connectionClosed(dm.transport(), peer);
-    if (session != null) service.observer().sessionClosed(session.target == null ? null : session.target.name(),
-        session.target == null);
-    closed.tryComplete();
   }
 }

@@ -28,6 +28,7 @@ public final class IscsiService {
   private final AtomicInteger nextTsih = new AtomicInteger(1);
   private volatile boolean stopping;
   private volatile IscsiObserver observer = IscsiObserver.NONE;
+  private final io.spindle.cluster.StateStore stateStore = io.spindle.cluster.StateStore.inMemory();
 
   public IscsiService(Vertx vertx, Map<String, IscsiTarget> targets, List<PortalConfig> portals,
       NegotiationOptions negotiation) {
@@ -40,6 +41,11 @@ public final class IscsiService {
   /** Sets who hears about logins, commands and errors (metrics); {@link IscsiObserver#NONE} by default. */
   public void observer(IscsiObserver o) {
     this.observer = o == null ? IscsiObserver.NONE : o;
+  }
+
+  /** Where ErrorRecoveryLevel 2 state goes (in memory on a single node). */
+  io.spindle.cluster.StateStore stateStore() {
+    return stateStore;
   }
 
   IscsiObserver observer() {

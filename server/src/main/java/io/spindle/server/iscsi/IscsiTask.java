@@ -3,6 +3,7 @@ package io.spindle.server.iscsi;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.CompositeByteBuf;
 import io.netty.buffer.Unpooled;
+import io.spindle.cluster.StateStore;
 import io.spindle.iscsi.negotiation.SessionParameters;
 import io.spindle.iscsi.pdu.DataOutPdu;
 import io.spindle.iscsi.pdu.RejectPdu;
@@ -14,35 +15,54 @@ import io.spindle.scsi.TaskAttribute;
 import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Deque;
 import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
 
 /**
  * One SCSI task of a session (RFC 7143 §4.2.2): the command, its Data-Out as it arrives
- * (immediate, unsolicited, solicited by R2T) and the per-transport transfer state. It is the
- * {@link ScsiCommand} the SCSI engine executes; the engine pulls Data-Out with
- * {@link #dataOut(int, int)} and the task sends R2Ts for what has not arrived.
+ * (immediate, unsolicited, solicited by R2T, or re-requested by recovery R2Ts), and what was sent
+ * back (Data-In by DataSN, status) for retransmission and task reassignment. It is the
+ * {@link ScsiCommand} the SCSI engine executes: the engine pulls Data-Out with
+ * {@link #dataOut(int, int)} and the task sends R2Ts for what has not arrived. Confined to the
+ * session's context.
  */
 final class IscsiTask implements ScsiCommand {
 
   static final int RESERVED_TAG = 0xffffffff;
 
+  /** Where a task is in its life. */
+  enum State {
+    /** Running, or waiting for its data or the engine. */
+    ACTIVE,
+    /** Status sent; kept until the initiator acknowledges it (ErrorRecoveryLevel &gt; 0). */
+    STATUS_SENT,
+    /** Its connection failed; waits for TASK REASSIGN until Time2Retain runs out (ERL 2). */
+    WAITING_REASSIGN
+  }
+
   /** One outstanding R2T (RFC 7143 §11.8) and the Data-Out PDUs answering it. */
-  private static final class R2t {
+  static final class R2t {
     final int ttt;
+    final int r2tSn;
     final int offset;
     final int length;
-    int received;
+    int nextOffset;
     int nextDataSn;
 
-    R2t(int ttt, int offset, int length) {
+    R2t(int ttt, int r2tSn, int offset, int length) {
       this.ttt = ttt;
+      this.r2tSn = r2tSn;
       this.offset = offset;
       this.length = length;
+      this.nextOffset = offset;
     }
   }
 
-  final IscsiConnection connection;
+  IscsiConnection connection;
   final IscsiSession session;
   private final ScsiCommandPdu command;
   final int itt;
@@ -51,28 +71,46 @@ final class IscsiTask implements ScsiCommand {
   private final boolean ownsCdb;
   private final TaskAttribute attribute;
   private final int expectedLength;
+  /** When the command arrived (System.nanoTime), for latency. */
+  final long arrived = System.nanoTime();
+  State state = State.ACTIVE;
 
-  // Data-Out state, RFC 7143 §4.2.5.2: bytes arrive in order (DataPDUInOrder and DataSequenceInOrder are Yes).
-  private final CompositeByteBuf received = Unpooled.compositeBuffer(1024);
+  // Data-Out placement (RFC 7143 §4.2.5.2): by offset, holes allowed until recovery R2Ts fill them.
+  private final TreeMap<Integer, ByteBuf> segments = new TreeMap<>();
+  private int contiguous;
+  private int receivedBytes;
   private final int unsolicitedLimit;
   private boolean unsolicitedDone;
+  private int unsolicitedNextOffset;
   private int unsolicitedDataSn;
   private int nextR2tOffset;
   private int r2tSn;
-  private final List<R2t> r2ts = new ArrayList<>(2);
+  final List<R2t> r2ts = new ArrayList<>(2);
+  /** R2Ts sent, by R2TSN, for Data/R2T SNACK (ErrorRecoveryLevel &gt; 0). */
+  final List<R2t> r2tsSent = new ArrayList<>();
+  /** Ranges to request again (recovery R2Ts, RFC 7143 §7.8): {offset, length}. */
+  private final Deque<int[]> recoveryRanges = new ArrayDeque<>();
   private int wantedEnd;
   private Promise<ByteBuf> pending;
   private int pendingOffset;
   private int pendingLength;
 
-  /** When the command arrived (System.nanoTime), for latency. */
-  final long arrived = System.nanoTime();
-  /** Data-In bytes sent. */
-  long dataInBytes;
-
-  /** Data-In PDUs and R2Ts sent: the ExpDataSN of the SCSI Response (RFC 7143 §11.4.8). */
+  // What went back to the initiator.
+  /** Data-Out/Data-In sequence numbers used: R2Ts and Data-In PDUs sent (ExpDataSN, RFC 7143 §11.4.8). */
   int dataSnCount;
-  boolean delivered;
+  /** Data-In PDUs sent, by DataSN: {offset, length, flags}. */
+  final List<int[]> dataInPdus = new ArrayList<>();
+  /** The Data-In bytes, kept for retransmission at ErrorRecoveryLevel &gt; 0. */
+  ByteBuf dataIn;
+  long dataInBytes;
+  /** DataSN below which the initiator acknowledged Data-In (DataACK SNACK, RFC 7143 §11.16.1). */
+  int dataInAcknowledged;
+  /** TTT carried by Data-In PDUs with the A bit, which the DataACK SNACK echoes. */
+  int ackTag = RESERVED_TAG;
+  /** The engine's outcome, kept for re-sending status after reassignment. */
+  ScsiResult result;
+  /** The StatSN the status went out with, on {@link #connection}. */
+  int statSn;
   private ScsiResult deferred;
   private boolean finished;
 
@@ -94,9 +132,10 @@ final class IscsiTask implements ScsiCommand {
     SessionParameters p = session.params;
     int immediate = command.dataSegmentLength();
     this.unsolicitedLimit = p.initialR2T() ? immediate : Math.min(p.firstBurstLength(), expectedLength);
-    if (immediate > 0) append(command.data());
-    this.unsolicitedDone = !command.write() || command.finalBit() || received.readableBytes() >= unsolicitedLimit;
-    this.nextR2tOffset = received.readableBytes();
+    if (immediate > 0) place(0, command.data());
+    this.unsolicitedNextOffset = immediate;
+    this.unsolicitedDone = !command.write() || command.finalBit() || immediate >= unsolicitedLimit;
+    this.nextR2tOffset = immediate;
   }
 
   /**
@@ -115,10 +154,6 @@ final class IscsiTask implements ScsiCommand {
     return 0;
   }
 
-  private void append(ByteBuf data) {
-    received.addComponent(true, data.retainedSlice());
-  }
-
   /** The LUN number in single-level addressing (SAM-5 §4.6.4 peripheral / flat). */
   int lunNumber() {
     return (int) ((command.lun() >>> 48) & 0x3fff);
@@ -130,7 +165,7 @@ final class IscsiTask implements ScsiCommand {
   }
 
   long bytesMoved() {
-    return command.write() ? received.readableBytes() : dataInBytes;
+    return command.write() ? receivedBytes : dataInBytes;
   }
 
   // ---- ScsiCommand ----
@@ -177,7 +212,7 @@ final class IscsiTask implements ScsiCommand {
 
   @Override
   public Context context() {
-    return connection.context;
+    return session.context;
   }
 
   @Override
@@ -188,41 +223,46 @@ final class IscsiTask implements ScsiCommand {
     }
     if (finished) return Future.failedFuture(new IllegalStateException("task 0x" + Integer.toHexString(itt) + " ended"));
     if (pending != null) return Future.failedFuture(new IllegalStateException("a Data-Out pull is already pending"));
-    if (offset + length <= received.readableBytes()) {
-      return Future.succeededFuture(received.retainedSlice(offset, length));
-    }
+    if (offset + length <= contiguous) return Future.succeededFuture(slice(offset, length));
     pending = Promise.promise();
     pendingOffset = offset;
     pendingLength = length;
     wantedEnd = Math.max(wantedEnd, offset + length);
-    if (unsolicitedDone) sendR2ts();
+    if (unsolicitedDone && state != State.WAITING_REASSIGN) sendR2ts();
     return pending.future();
   }
 
-  // ---- Data-Out arrival (iSCSI/TCP) ----
+  // ---- Data-Out arrival ----
 
   /**
-   * Places a Data-Out PDU (RFC 7143 §11.7). Returns 0 when accepted, else the Reject reason;
-   * a rejected PDU leaves the task unable to receive its data, so its pull fails.
+   * Places a Data-Out PDU (RFC 7143 §11.7). A PDU whose data digest failed advances the sequence
+   * but leaves a hole, which a recovery R2T asks for again (RFC 7143 §7.8, ErrorRecoveryLevel &gt; 0).
+   *
+   * @return 0 when accepted, else the Reject reason (the task then cannot get its data)
    */
-  int dataOut(DataOutPdu pdu) {
+  int dataOut(DataOutPdu pdu, boolean digestError) {
     int offset = pdu.bufferOffset();
     int length = pdu.dataSegmentLength();
     if (pdu.ttt() == RESERVED_TAG) {
       // Unsolicited data: in order, DataSN from 0, within the first burst (RFC 7143 §4.2.5.2, §13.14).
-      if (unsolicitedDone || pdu.dataSn() != unsolicitedDataSn || offset != received.readableBytes()
+      if (unsolicitedDone || pdu.dataSn() != unsolicitedDataSn || offset != unsolicitedNextOffset
           || offset + length > unsolicitedLimit) {
         return RejectPdu.PROTOCOL_ERROR;
       }
-      append(pdu.data());
+      unsolicitedNextOffset += length;
       unsolicitedDataSn++;
-      if (pdu.finalBit() || received.readableBytes() >= unsolicitedLimit) {
+      if (digestError) {
+        recoveryRanges.add(new int[] {offset, length});
+      } else if (!place(offset, pdu.data())) {
+        return RejectPdu.PROTOCOL_ERROR;
+      }
+      if (pdu.finalBit() || unsolicitedNextOffset >= unsolicitedLimit) {
         unsolicitedDone = true;
-        nextR2tOffset = received.readableBytes();
+        nextR2tOffset = Math.max(nextR2tOffset, unsolicitedNextOffset);
         if (deferred != null) {
           ScsiResult r = deferred;
           deferred = null;
-          connection.sendResult(this, r);
+          session.sendResult(this, r);
           return 0;
         }
         sendR2ts();
@@ -234,21 +274,57 @@ final class IscsiTask implements ScsiCommand {
       }
       if (r2t == null) return RejectPdu.INVALID_PDU_FIELD;
       // Solicited data answers its R2T in order: DataSN from 0 per R2T (RFC 7143 §11.7.5).
-      if (pdu.dataSn() != r2t.nextDataSn || offset != r2t.offset + r2t.received
-          || r2t.received + length > r2t.length) {
+      if (pdu.dataSn() != r2t.nextDataSn || offset != r2t.nextOffset || offset + length > r2t.offset + r2t.length) {
         return RejectPdu.PROTOCOL_ERROR;
       }
-      append(pdu.data());
-      r2t.received += length;
+      r2t.nextOffset += length;
       r2t.nextDataSn++;
-      if (pdu.finalBit()) {
-        if (r2t.received != r2t.length) return RejectPdu.PROTOCOL_ERROR;
-        r2ts.remove(r2t);
-        sendR2ts();
+      if (digestError) {
+        recoveryRanges.add(new int[] {offset, length});
+      } else if (!place(offset, pdu.data())) {
+        return RejectPdu.PROTOCOL_ERROR;
       }
+      if (pdu.finalBit()) {
+        if (r2t.nextOffset != r2t.offset + r2t.length) return RejectPdu.PROTOCOL_ERROR;
+        r2ts.remove(r2t);
+      }
+      if (pdu.finalBit() || digestError) sendR2ts();
     }
     completePending();
     return 0;
+  }
+
+  /** Stores a retained slice at {@code offset}; false if it overlaps data already placed. */
+  private boolean place(int offset, ByteBuf data) {
+    int length = data.readableBytes();
+    if (length == 0) return true;
+    Map.Entry<Integer, ByteBuf> below = segments.floorEntry(offset);
+    if (below != null && below.getKey() + below.getValue().readableBytes() > offset) return false;
+    Map.Entry<Integer, ByteBuf> above = segments.ceilingEntry(offset);
+    if (above != null && above.getKey() < offset + length) return false;
+    segments.put(offset, data.retainedSlice());
+    receivedBytes += length;
+    ByteBuf next;
+    while ((next = segments.get(contiguous)) != null) contiguous += next.readableBytes();
+    return true;
+  }
+
+  /** A view of placed bytes {@code [offset, offset + length)}, which must be contiguous. */
+  private ByteBuf slice(int offset, int length) {
+    CompositeByteBuf out = Unpooled.compositeBuffer(Math.max(2, segments.size()));
+    int at = offset;
+    int end = offset + length;
+    Integer key = segments.floorKey(offset);
+    for (Map.Entry<Integer, ByteBuf> e : segments.tailMap(key == null ? 0 : key, true).entrySet()) {
+      if (at >= end) break;
+      int start = e.getKey();
+      ByteBuf b = e.getValue();
+      int from = at - start;
+      int n = Math.min(b.readableBytes() - from, end - at);
+      out.addComponent(true, b.retainedSlice(b.readerIndex() + from, n));
+      at += n;
+    }
+    return out;
   }
 
   /** Fails the pending pull: the data it waits for will not come (bad Data-Out, connection gone). */
@@ -261,40 +337,87 @@ final class IscsiTask implements ScsiCommand {
   }
 
   private void completePending() {
-    if (pending != null && pendingOffset + pendingLength <= received.readableBytes()) {
+    if (pending != null && pendingOffset + pendingLength <= contiguous) {
       Promise<ByteBuf> p = pending;
       pending = null;
-      p.complete(received.retainedSlice(pendingOffset, pendingLength));
+      p.complete(slice(pendingOffset, pendingLength));
     }
   }
 
-  private void sendR2ts() {
+  /** Sends R2Ts — recovery ranges first, then new ones — up to MaxOutstandingR2T (RFC 7143 §13.17). */
+  void sendR2ts() {
     SessionParameters p = session.params;
-    while (r2ts.size() < p.maxOutstandingR2T() && nextR2tOffset < wantedEnd) {
-      int length = Math.min(p.maxBurstLength(), wantedEnd - nextR2tOffset);
-      R2t r2t = new R2t(connection.nextTargetTransferTag(), nextR2tOffset, length);
+    while (r2ts.size() < p.maxOutstandingR2T()) {
+      int offset;
+      int length;
+      if (!recoveryRanges.isEmpty()) {
+        int[] range = recoveryRanges.peek();
+        offset = range[0];
+        length = Math.min(range[1], p.maxBurstLength());
+        if (length == range[1]) {
+          recoveryRanges.poll();
+        } else {
+          range[0] += length;
+          range[1] -= length;
+        }
+      } else if (nextR2tOffset < wantedEnd) {
+        offset = nextR2tOffset;
+        length = Math.min(p.maxBurstLength(), wantedEnd - nextR2tOffset);
+        nextR2tOffset += length;
+      } else {
+        return;
+      }
+      R2t r2t = new R2t(connection.nextTargetTransferTag(), r2tSn++, offset, length);
       r2ts.add(r2t);
-      nextR2tOffset += length;
+      if (session.params.errorRecoveryLevel() > 0) r2tsSent.add(r2t);
       dataSnCount++;
-      connection.sendR2t(this, r2t.ttt, r2tSn++, r2t.offset, r2t.length);
+      session.sendR2t(this, r2t);
     }
+  }
+
+  /**
+   * The task moves to a new connection (TASK REASSIGN, RFC 7143 §6.2.2): R2Ts of the old connection
+   * are void; every byte not yet received is asked for again.
+   */
+  void reassign(IscsiConnection to) {
+    connection = to;
+    state = State.ACTIVE;
+    r2ts.clear();
+    recoveryRanges.clear();
+    unsolicitedDone = true;
+    int end = Math.max(wantedEnd, nextR2tOffset);
+    int at = 0;
+    for (Map.Entry<Integer, ByteBuf> e : segments.entrySet()) {
+      if (e.getKey() > at) recoveryRanges.add(new int[] {at, e.getKey() - at});
+      at = e.getKey() + e.getValue().readableBytes();
+    }
+    if (at < end) recoveryRanges.add(new int[] {at, end - at});
+    nextR2tOffset = end;
+  }
+
+  /** What TASK REASSIGN needs, for the StateStore (a copy of the CDB, taken once). */
+  StateStore.TaskSnapshot snapshot(int failedCid) {
+    byte[] c = new byte[cdb.readableBytes()];
+    cdb.getBytes(cdb.readerIndex(), c);
+    return new StateStore.TaskSnapshot(itt, cmdSn, command.lun(), c, attribute.ordinal(), expectedLength,
+        command.read(), command.write(), contiguous, dataInAcknowledged, failedCid);
   }
 
   // ---- completion ----
 
   /** The engine's result: sent now, or once the unsolicited data still in flight has arrived. */
-  void complete(ScsiResult result) {
+  void complete(ScsiResult r) {
     if (finished) {
-      result.release();
+      r.release();
       return;
     }
-    if (!unsolicitedDone && !result.aborted()) {
+    if (!unsolicitedDone && !r.aborted()) {
       // RFC 7143 §4.2.5.2: the initiator still sends the first burst; answer after it, so no
       // Data-Out arrives for a task that has ended.
-      deferred = result;
+      deferred = r;
       return;
     }
-    connection.sendResult(this, result);
+    session.sendResult(this, r);
   }
 
   /** Releases everything the task holds; idempotent. */
@@ -306,7 +429,16 @@ final class IscsiTask implements ScsiCommand {
       deferred.release();
       deferred = null;
     }
-    received.release();
+    if (result != null) {
+      result.release();
+      result = null;
+    }
+    if (dataIn != null) {
+      dataIn.release();
+      dataIn = null;
+    }
+    segments.values().forEach(ByteBuf::release);
+    segments.clear();
     command.release();
     if (ownsCdb) cdb.release();
   }
@@ -317,7 +449,7 @@ final class IscsiTask implements ScsiCommand {
 
   @Override
   public String toString() {
-    return "task{itt=0x" + Integer.toHexString(itt) + ", cmdSn=" + cmdSn + ", op=0x"
-        + Integer.toHexString(cdb.getUnsignedByte(cdb.readerIndex())) + "}";
+    return "task{itt=0x" + Integer.toHexString(itt) + ", cmdSn=" + (cmdSn & 0xffffffffL) + ", op=0x"
+        + Integer.toHexString(cdb.getUnsignedByte(cdb.readerIndex())) + ", " + state + "}";
   }
 }

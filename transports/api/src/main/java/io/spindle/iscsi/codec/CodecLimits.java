@@ -17,6 +17,7 @@ public final class CodecLimits {
   private volatile boolean headerDigest;
   private volatile boolean dataDigest;
   private volatile int maxRecvDataSegmentLength = DEFAULT_MAX_RECV_DATA_SEGMENT_LENGTH;
+  private volatile boolean skipBadHeaders;
   private final int maxAhsLength;
 
   public CodecLimits() {
@@ -53,6 +54,16 @@ public final class CodecLimits {
       throw new IllegalArgumentException("MaxRecvDataSegmentLength " + v + " is outside 512.." + MAX_DATA_SEGMENT_LENGTH);
     }
     this.maxRecvDataSegmentLength = v;
+    return this;
+  }
+
+  /** True when a PDU with a bad header digest is skipped rather than ending the stream (ERL &gt; 0). */
+  public boolean skipBadHeaders() {
+    return skipBadHeaders;
+  }
+
+  public CodecLimits skipBadHeaders(boolean on) {
+    this.skipBadHeaders = on;
     return this;
   }
 

@@ -77,6 +77,12 @@ public final class PduDecoder extends ByteToMessageDecoder {
     if (headerDigest) {
       int expected = Crc32c.of(in, in.readerIndex(), headerLength);
       int actual = in.getIntLE(in.readerIndex() + headerLength);
+      if (expected != actual && limits.skipBadHeaders()) {
+        // RFC 7143 §7.8: discard the PDU and go on at the next one; its lengths passed the limits.
+        in.skipBytes(frameLength);
+        return new DiscardedPdu("header digest mismatch (received 0x" + Integer.toHexString(actual)
+            + ", computed 0x" + Integer.toHexString(expected) + ")");
+      }
       if (expected != actual) {
         state = State.DISCARD;
         in.skipBytes(in.readableBytes());

@@ -7,7 +7,9 @@ package io.spindle.iscsi.datamover;
  * @param dataDigest CRC32C data digests on
  * @param targetMaxRecvDataSegmentLength what this target declared it receives
  * @param initiatorMaxRecvDataSegmentLength what the initiator declared it receives (limits our sends)
+ * @param errorRecoveryLevel the session's ErrorRecoveryLevel: above 0 a PDU with a bad header digest
+ *        is skipped (its lengths are within limits) instead of closing the connection (RFC 7143 §7.8)
  */
 public record DatamoverKeys(boolean headerDigest, boolean dataDigest, int targetMaxRecvDataSegmentLength,
-    int initiatorMaxRecvDataSegmentLength) {
+    int initiatorMaxRecvDataSegmentLength, int errorRecoveryLevel) {
 }

@@ -22,6 +22,13 @@ public interface DatamoverListener {
   void dataAckNotify(int itt, int dataSn);
 
   /**
+   * The datamover dropped a PDU it could not trust (header digest error at ErrorRecoveryLevel &gt; 0,
+   * RFC 7143 §7.8); the stream goes on. Recovery is by the sequence numbers (SNACK, recovery R2T).
+   */
+  default void pduDiscarded(String reason) {
+  }
+
+  /**
    * Connection_Terminate_Notify (RFC 5047 §3.3.4): the connection is gone or unusable.
    *
    * @param reason what happened, for the log ("peer closed", "header digest mismatch", ...)

@@ -2,6 +2,7 @@ package io.spindle.transport.tcp;
 
 import io.netty.channel.ChannelPipeline;
 import io.spindle.iscsi.codec.CodecLimits;
+import io.spindle.iscsi.codec.DiscardedPdu;
 import io.spindle.iscsi.codec.FramingError;
 import io.spindle.iscsi.codec.PduDecoder;
 import io.spindle.iscsi.codec.PduEncoder;
@@ -49,6 +50,8 @@ final class TcpDatamoverConnection implements DatamoverConnection {
         return;
       }
       listener.controlNotify(pdu);
+    } else if (msg instanceof DiscardedPdu d) {
+      if (listener != null) listener.pduDiscarded(d.reason());
     } else if (msg instanceof FramingError err) {
       terminated("framing error: " + err.reason());
       socket.close();
@@ -123,6 +126,7 @@ final class TcpDatamoverConnection implements DatamoverConnection {
     if (k != null) {
       limits.digests(k.headerDigest(), k.dataDigest());
       limits.maxRecvDataSegmentLength(k.targetMaxRecvDataSegmentLength());
+      limits.skipBadHeaders(k.errorRecoveryLevel() > 0);
     }
   }
 
