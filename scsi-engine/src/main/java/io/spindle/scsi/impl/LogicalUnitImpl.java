@@ -40,6 +40,8 @@ public final class LogicalUnitImpl implements LogicalUnit {
   private final Map<String, Deque<UnitAttention>> unitAttentions = new HashMap<>();
   private String reservationHolder;
   private final Set<String> preventing = new HashSet<>();
+  /** Removable medium loaded (SBC-4 4.17); always true for fixed media. */
+  private volatile boolean mediumPresent = true;
 
   LogicalUnitImpl(ScsiEngineImpl engine, LunOptions options, BackingStore store) {
     this.engine = engine;
@@ -89,6 +91,34 @@ public final class LogicalUnitImpl implements LogicalUnit {
 
   public BackingStore store() {
     return store;
+  }
+
+  /** Thin provisioned (LBPME=1, SBC-4 4.7.3): configured so and the store can deallocate. */
+  public boolean thinProvisioned() {
+    return options.thin() && store.thin();
+  }
+
+  /**
+   * LOGICAL BLOCKS PER PHYSICAL BLOCK EXPONENT (SBC-4 5.16.2): 512-byte logical blocks sit
+   * in 4096-byte physical blocks, the page size of the file systems and memory behind us.
+   */
+  public int lbppbExponent() {
+    return blockSize() == 512 ? 3 : 0;
+  }
+
+  public boolean removable() {
+    return options.removable();
+  }
+
+  public boolean mediumPresent() {
+    return mediumPresent;
+  }
+
+  /** START STOP UNIT LOEJ (SBC-4 5.25): eject or load a removable medium. */
+  public synchronized boolean loadEject(boolean load) {
+    if (!load && !preventing.isEmpty()) return false;
+    mediumPresent = load;
+    return true;
   }
 
   public ScsiEngineImpl engine() {

@@ -101,6 +101,10 @@ public final class ScsiTargetImpl implements ScsiTarget {
       boolean uaExempt = d != null && d.has(CommandDescriptor.UA_EXEMPT);
       UnitAttention ua = lu.unitAttention(task.nexus(), !uaExempt);
       if (ua != null && !uaExempt) throw ua.toCheckCondition();
+      // SBC-4 4.17: medium access with a removable medium ejected → NOT READY, MEDIUM NOT PRESENT.
+      if (d != null && d.has(CommandDescriptor.NEEDS_MEDIUM) && !lu.mediumPresent()) {
+        throw CheckCondition.of(SenseData.NOT_READY, 0x3A, 0x00);
+      }
       if (d != null && !d.has(CommandDescriptor.RESERVATION_EXEMPT) && lu.reservedByOther(task.nexus())) {
         finish(task, new ScsiResult(ScsiStatus.RESERVATION_CONFLICT, null, null, 0, false));
         return;
