@@ -94,15 +94,14 @@ public final class OpcodeTable {
         RESERVATION_EXEMPT, SpcCommands::reportSupportedOpcodes);
     add(0xA3, 0x0D, "REPORT SUPPORTED TASK MANAGEMENT FUNCTIONS", "SPC-4 6.36",
         "a3 0d 80 00 00 00 ff ff ff ff 00 07", RESERVATION_EXEMPT, SpcCommands::reportSupportedTmf);
-    add(0x5E, 0x00, "PERSISTENT RESERVE IN / READ KEYS", "SPC-4 6.15.2", "5e 00 00 00 00 00 00 ff ff 07",
-        RESERVATION_EXEMPT, PersistentReserveCommands::in);
-    add(0x5E, 0x01, "PERSISTENT RESERVE IN / READ RESERVATION", "SPC-4 6.15.3",
-        "5e 01 00 00 00 00 00 ff ff 07", RESERVATION_EXEMPT, PersistentReserveCommands::in);
-    add(0x5E, 0x02, "PERSISTENT RESERVE IN / REPORT CAPABILITIES", "SPC-4 6.15.4",
-        "5e 02 00 00 00 00 00 ff ff 07", RESERVATION_EXEMPT, PersistentReserveCommands::in);
-    for (int sa = 0; sa <= 6; sa++) {
+    for (int sa = 0; sa <= 3; sa++) {
+      add(0x5E, sa, "PERSISTENT RESERVE IN / " + PersistentReserveCommands.inName(sa), "SPC-4 6.15",
+          "5e " + String.format("%02x", sa) + " 00 00 00 00 00 ff ff 07", RESERVATION_EXEMPT, PersistentReserveCommands::in);
+    }
+    for (int sa = 0; sa <= 7; sa++) {
       add(0x5F, sa, "PERSISTENT RESERVE OUT / " + PersistentReserveCommands.outName(sa), "SPC-4 6.16",
-          "5f 1f ff 00 00 ff ff ff ff 07", RESERVATION_EXEMPT, PersistentReserveCommands::out);
+          "5f " + String.format("%02x", sa) + " ff 00 00 ff ff ff ff 07", RESERVATION_EXEMPT,
+          PersistentReserveCommands::out);
     }
     add(0xB7, -1, "READ DEFECT DATA(12)", "SBC-4 5.18", "b7 1f 00 00 00 00 ff ff ff ff 00 07", MEDIUM_READ,
         SbcCommands::readDefectData12);

@@ -55,6 +55,13 @@ public final class FileBackingStore implements BackingStore {
    */
   public static FileBackingStore open(Path path, long size, boolean readOnly, boolean thin) throws IOException {
     Path parent = path.toAbsolutePath().getParent();
+    if (readOnly && !Files.exists(path)) {
+      // A read-only LU over a missing file is a blank medium: create it sparse, all zeros.
+      if (parent != null) Files.createDirectories(parent);
+      try (FileChannel init = FileChannel.open(path, StandardOpenOption.WRITE, StandardOpenOption.CREATE_NEW)) {
+        init.write(ByteBuffer.wrap(new byte[1]), size - 1);
+      }
+    }
     if (parent != null && !readOnly) Files.createDirectories(parent);
     FileChannel ch = readOnly
         ? FileChannel.open(path, StandardOpenOption.READ)
