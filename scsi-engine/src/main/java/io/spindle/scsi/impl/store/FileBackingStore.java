@@ -5,6 +5,7 @@ import io.netty.buffer.ByteBuf;
 import io.netty.buffer.PooledByteBufAllocator;
 import java.io.EOFException;
 import java.io.IOException;
+import java.io.RandomAccessFile;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
@@ -58,9 +59,8 @@ public final class FileBackingStore implements BackingStore {
     if (readOnly && !Files.exists(path)) {
       // A read-only LU over a missing file is a blank medium: create it sparse, all zeros.
       if (parent != null) Files.createDirectories(parent);
-      try (FileChannel init = FileChannel.open(path, StandardOpenOption.WRITE, StandardOpenOption.CREATE_NEW)) {
-        init.write(ByteBuffer.wrap(new byte[1]), size - 1);
-      }
+      Files.createFile(path);
+      growSparse(path, size);
     }
     if (parent != null && !readOnly) Files.createDirectories(parent);
     FileChannel ch = readOnly
@@ -79,8 +79,7 @@ public final class FileBackingStore implements BackingStore {
         if (!thin && fd >= 0 && preallocate(fd, size)) {
           // allocated and extended in one call
         } else {
-          // Writing the last byte extends the file without allocating the blocks in between.
-          ch.write(ByteBuffer.wrap(new byte[1]), size - 1);
+          growSparse(path, size);
         }
       } else if (!readOnly && !thin && fd >= 0) {
         preallocate(fd, size);
@@ -91,6 +90,13 @@ public final class FileBackingStore implements BackingStore {
       throw e;
     }
     return new FileBackingStore(path, size, thin, ch, fd);
+  }
+
+  /** ftruncate(2) upwards: the new range is a hole, nothing allocated (and GET LBA STATUS says so). */
+  private static void growSparse(Path path, long size) throws IOException {
+    try (RandomAccessFile raf = new RandomAccessFile(path.toFile(), "rw")) {
+      raf.setLength(size);
+    }
   }
 
   private static boolean preallocate(int fd, long size) {
