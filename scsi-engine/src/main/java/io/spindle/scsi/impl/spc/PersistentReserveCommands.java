@@ -96,7 +96,7 @@ public final class PersistentReserveCommands {
    * ({@code name,i,0x<ISID>}) when it has one, else format 00b with the device name; null
    * terminated and padded to a multiple of four.
    */
-  static byte[] transportId(String initiatorPort) {
+  public static byte[] transportId(String initiatorPort) {
     byte[] name = initiatorPort.getBytes(StandardCharsets.UTF_8);
     int len = (name.length + 1 + 3) & ~3;
     byte[] tid = new byte[4 + len];
