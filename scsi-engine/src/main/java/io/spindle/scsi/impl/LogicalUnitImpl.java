@@ -57,6 +57,8 @@ public final class LogicalUnitImpl implements LogicalUnit {
   private final Map<String, Deque<UnitAttention>> unitAttentions = new HashMap<>();
   private String reservationHolder;
   private final Set<String> preventing = new HashSet<>();
+  /** A SANITIZE is running (SBC-4 4.11.2). */
+  private volatile boolean sanitizing;
   /** Removable medium loaded (SBC-4 4.17); always true for fixed media. */
   private volatile boolean mediumPresent = true;
 
@@ -181,6 +183,21 @@ public final class LogicalUnitImpl implements LogicalUnit {
 
   public boolean removable() {
     return options.removable();
+  }
+
+  /** Marks a sanitize started; false when one already runs. */
+  public synchronized boolean beginSanitize() {
+    if (sanitizing) return false;
+    sanitizing = true;
+    return true;
+  }
+
+  public void endSanitize() {
+    sanitizing = false;
+  }
+
+  public boolean sanitizing() {
+    return sanitizing;
   }
 
   public boolean mediumPresent() {

@@ -7,6 +7,7 @@ import static io.spindle.scsi.impl.CommandDescriptor.NO_LU;
 import static io.spindle.scsi.impl.CommandDescriptor.RESERVATION_EXEMPT;
 import static io.spindle.scsi.impl.CommandDescriptor.UA_EXEMPT;
 
+import io.spindle.scsi.impl.sbc.SanitizeCommand;
 import io.spindle.scsi.impl.sbc.SbcCommands;
 import io.spindle.scsi.impl.spc.ModeCommands;
 import io.spindle.scsi.impl.spc.PersistentReserveCommands;
@@ -60,6 +61,10 @@ public final class OpcodeTable {
         SbcCommands::readDefectData10);
     add(0x41, -1, "WRITE SAME(10)", "SBC-4 5.49", "41 e8 ff ff ff ff 1f ff ff 07", write, SbcCommands::writeSame10);
     add(0x42, -1, "UNMAP", "SBC-4 5.32", "42 00 00 00 00 00 1f ff ff 07", write, SbcCommands::unmap);
+    for (int sa : new int[] {0x01, 0x02, 0x03, 0x1F}) {
+      add(0x48, sa, "SANITIZE / " + SanitizeCommand.name(sa), "SBC-4 5.30",
+          "48 " + String.format("%02x", 0x80 | 0x20 | sa) + " 00 00 00 00 00 ff ff 07", write, SanitizeCommand::sanitize);
+    }
     add(0x55, -1, "MODE SELECT(10)", "SPC-4 6.10", "55 11 00 00 00 00 00 ff ff 07", MEDIUM_WRITE, ModeCommands::modeSelect10);
     add(0x56, -1, "RESERVE(10)", "SPC-2 7.22", "56 00 00 00 00 00 00 00 00 07", 0, SpcCommands::reserve);
     add(0x57, -1, "RELEASE(10)", "SPC-2 7.17", "57 00 00 00 00 00 00 00 00 07", RESERVATION_EXEMPT,

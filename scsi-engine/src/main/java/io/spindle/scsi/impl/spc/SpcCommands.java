@@ -68,8 +68,9 @@ public final class SpcCommands {
         case 0x83: deviceIdentification(b, t, lu); break;
         case 0xB0: blockLimits(b, lu); break;
         case 0xB1:
-          // SBC-4 6.6.2: non-rotating medium, form factor not reported.
-          b.writeByte(0).writeByte(0xB1).writeShort(0x3C).writeShort(1).writeZero(0x3A);
+          // SBC-4 6.6.2: non-rotating medium, form factor not reported; WABEREQ and WACEREQ 01b:
+          // after a BLOCK or CRYPTOGRAPHIC ERASE sanitize, reads succeed (deallocated blocks read zeros).
+          b.writeByte(0).writeByte(0xB1).writeShort(0x3C).writeShort(1).writeByte(0).writeByte(0x50).writeZero(0x38);
           break;
         case 0xB2:
           // SBC-4 6.6.4: LBPU, LBPWS, LBPWS10 and LBPRZ=001b (deallocated blocks read as zeros)
