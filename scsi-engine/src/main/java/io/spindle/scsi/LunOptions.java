@@ -22,6 +22,8 @@ public final class LunOptions {
   private long size;
   private int blockSize = DEFAULT_BLOCK_SIZE;
   private boolean readOnly;
+  private boolean removable;
+  private boolean thin = true;
   private String vendor = DEFAULT_VENDOR;
   private String product = DEFAULT_PRODUCT;
   private String serial;
@@ -44,7 +46,7 @@ public final class LunOptions {
     for (String key : json.fieldNames()) {
       switch (key) {
         case "lun": case "backing": case "path": case "size": case "blockSize": case "readOnly":
-        case "vendor": case "product": case "serial":
+        case "removable": case "thin": case "vendor": case "product": case "serial":
           break;
         default:
           throw new IllegalArgumentException(where + "." + key + ": unknown field");
@@ -63,7 +65,9 @@ public final class LunOptions {
     Object size = json.getValue("size");
     if (size == null) throw new IllegalArgumentException(where + ".size: required (bytes, or a number with K, M, G or T)");
     o.size = parseSize(size.toString(), where + ".size");
-    o.blockSize = json.getInteger("blockSize", DEFAULT_BLOCK_SIZE);
+    Object bs = json.getValue("blockSize", DEFAULT_BLOCK_SIZE);
+    if (!(bs instanceof Integer)) throw new IllegalArgumentException(where + ".blockSize: " + bs + " is not 512 or 4096");
+    o.blockSize = (Integer) bs;
     if (o.blockSize != 512 && o.blockSize != 4096) {
       throw new IllegalArgumentException(where + ".blockSize: " + o.blockSize + " is not 512 or 4096");
     }
@@ -71,12 +75,29 @@ public final class LunOptions {
       throw new IllegalArgumentException(where + ".size: " + o.size + " is not a positive multiple of the block size "
           + o.blockSize);
     }
-    o.readOnly = json.getBoolean("readOnly", false);
-    o.vendor = checkAscii(json.getString("vendor", DEFAULT_VENDOR), 8, where + ".vendor");
-    o.product = checkAscii(json.getString("product", DEFAULT_PRODUCT), 16, where + ".product");
-    o.serial = json.getString("serial");
-    if (o.serial != null) checkAscii(o.serial, 64, where + ".serial");
+    o.readOnly = bool(json, "readOnly", false, where);
+    o.removable = bool(json, "removable", false, where);
+    o.thin = bool(json, "thin", true, where);
+    o.vendor = checkAscii(text(json, "vendor", DEFAULT_VENDOR, where), 8, where + ".vendor");
+    o.product = checkAscii(text(json, "product", DEFAULT_PRODUCT, where), 16, where + ".product");
+    o.serial = text(json, "serial", null, where);
+    if (o.serial != null) {
+      checkAscii(o.serial, 64, where + ".serial");
+      if (o.serial.isBlank()) throw new IllegalArgumentException(where + ".serial: must not be blank");
+    }
     return o;
+  }
+
+  private static boolean bool(JsonObject json, String key, boolean def, String where) {
+    Object v = json.getValue(key, def);
+    if (!(v instanceof Boolean)) throw new IllegalArgumentException(where + "." + key + ": " + v + " is not true or false");
+    return (Boolean) v;
+  }
+
+  private static String text(JsonObject json, String key, String def, String where) {
+    Object v = json.getValue(key, def);
+    if (v != null && !(v instanceof String)) throw new IllegalArgumentException(where + "." + key + ": must be a string");
+    return (String) v;
   }
 
   /** "1073741824", "1G", "512M", "64k": binary multiples. */
@@ -157,12 +178,48 @@ public final class LunOptions {
     return this;
   }
 
+  /**
+   * Removable medium (SBC-4 4.17): INQUIRY RMB=1, START STOP UNIT ejects and loads, PREVENT
+   * ALLOW MEDIUM REMOVAL is honoured, and media access fails with MEDIUM NOT PRESENT while ejected.
+   */
+  public boolean removable() {
+    return removable;
+  }
+
+  public LunOptions removable(boolean r) {
+    this.removable = r;
+    return this;
+  }
+
+  /**
+   * Thin provisioning (SBC-4 4.7.3): default true; UNMAP and WRITE SAME with UNMAP deallocate.
+   * False preallocates a file store and reports a fully provisioned LU (LBPME=0).
+   */
+  public boolean thin() {
+    return thin;
+  }
+
+  public LunOptions thin(boolean t) {
+    this.thin = t;
+    return this;
+  }
+
   public String vendor() {
     return vendor;
   }
 
+  public LunOptions vendor(String v) {
+    this.vendor = checkAscii(Objects.requireNonNull(v), 8, "vendor");
+    return this;
+  }
+
   public String product() {
     return product;
+  }
+
+  public LunOptions product(String p) {
+    this.product = checkAscii(Objects.requireNonNull(p), 16, "product");
+    return this;
   }
 
   /** Unit serial number; when null the engine derives a stable one from the backing path or target name. */

@@ -25,6 +25,8 @@ public record CommandDescriptor(int opcode, int serviceAction, String name, Stri
   public static final int MEDIUM_READ = 8;
   /** Changes the medium or LU state: blocked by WRITE EXCLUSIVE and EXCLUSIVE ACCESS. */
   public static final int MEDIUM_WRITE = 16;
+  /** Needs the medium: NOT READY / MEDIUM NOT PRESENT while a removable medium is ejected (SBC-4 4.17). */
+  public static final int NEEDS_MEDIUM = 32;
 
   public int cdbLength() {
     return usage.length;

@@ -7,15 +7,25 @@ import io.spindle.scsi.impl.pr.InMemoryPersistentReservations;
 import io.spindle.scsi.impl.pr.PersistentReservations;
 import io.spindle.scsi.impl.store.BackingStore;
 import io.vertx.core.Future;
+import io.vertx.core.json.JsonObject;
+import java.io.IOException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.ArrayDeque;
+import java.util.ArrayList;
 import java.util.Deque;
 import java.util.HashMap;
 import java.util.HashSet;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * An SBC direct-access logical unit: its backing store and the state SPC-4 keeps per logical
@@ -23,6 +33,8 @@ import java.util.Set;
  * set. Shared by sessions on several event loops: small monitors guard the state, never I/O.
  */
 public final class LogicalUnitImpl implements LogicalUnit {
+
+  private static final Logger log = LoggerFactory.getLogger(LogicalUnitImpl.class);
 
   private final ScsiEngineImpl engine;
   private final LunOptions options;
@@ -33,13 +45,22 @@ public final class LogicalUnitImpl implements LogicalUnit {
   private final TaskSet taskSet = new TaskSet();
   private final RangeLock rangeLock = new RangeLock();
   private final ModePages modePages = new ModePages();
-  private final PersistentReservations persistentReservations = new InMemoryPersistentReservations();
+  private final InMemoryPersistentReservations persistentReservations = new InMemoryPersistentReservations();
+  /** APTPL state file beside the backing file, or null for stores without a path. */
+  private final Path prFile;
+  private long prSavedVersion = -1;
+  /** Target port names by relative target port identifier, as seen on commands (TransportIDs). */
+  private final Map<Integer, String> targetPorts = new ConcurrentHashMap<>();
 
   /** Guarded by {@code this}: nexuses seen, their pending unit attentions, reservation, prevent. */
   private final Set<String> knownNexuses = new HashSet<>();
   private final Map<String, Deque<UnitAttention>> unitAttentions = new HashMap<>();
   private String reservationHolder;
   private final Set<String> preventing = new HashSet<>();
+  /** A SANITIZE is running (SBC-4 4.11.2). */
+  private volatile boolean sanitizing;
+  /** Removable medium loaded (SBC-4 4.17); always true for fixed media. */
+  private volatile boolean mediumPresent = true;
 
   LogicalUnitImpl(ScsiEngineImpl engine, LunOptions options, BackingStore store) {
     this.engine = engine;
@@ -56,6 +77,62 @@ public final class LogicalUnitImpl implements LogicalUnit {
     this.naa = new byte[16];
     System.arraycopy(hash, 8, naa, 0, 16);
     naa[0] = (byte) (0x60 | (naa[0] & 0x0F));
+    this.prFile = options.backing() == LunOptions.Backing.FILE && options.path() != null
+        ? Path.of(options.path() + ".pr.json") : null;
+    loadReservations();
+  }
+
+  /** SPC-4 §5.9.5: registrations made with APTPL=1 survive a restart. Runs on the worker. */
+  private void loadReservations() {
+    if (prFile == null || !Files.isRegularFile(prFile)) return;
+    try {
+      persistentReservations.restore(new JsonObject(Files.readString(prFile)));
+    } catch (IOException | RuntimeException e) {
+      log.warn("{}: ignoring unreadable persistent reservation state: {}", prFile, e.toString());
+    }
+  }
+
+  /**
+   * Writes (or removes) the APTPL state file after a PERSISTENT RESERVE OUT. Blocking: call on
+   * the worker. Snapshots are versioned so a slower writer never overwrites newer state.
+   */
+  public void persistReservations() throws IOException {
+    if (prFile == null) return;
+    synchronized (prFile) {
+      InMemoryPersistentReservations.Snapshot snap = persistentReservations.snapshot();
+      if (snap.version() <= prSavedVersion) return;
+      if (snap.state() == null) {
+        Files.deleteIfExists(prFile);
+      } else {
+        Path tmp = prFile.resolveSibling(prFile.getFileName() + ".tmp");
+        Files.writeString(tmp, snap.state().encodePrettily());
+        Files.move(tmp, prFile, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+      }
+      prSavedVersion = snap.version();
+    }
+  }
+
+  /** Records the target port a command came through, by relative target port identifier. */
+  public void rememberPort(Nexus nexus) {
+    targetPorts.putIfAbsent(nexus.relativeTargetPort(), nexus.targetPort());
+  }
+
+  /** The target port name for a relative target port identifier, or null. */
+  public String targetPort(int relativeTargetPort) {
+    return targetPorts.get(relativeTargetPort);
+  }
+
+  /** Relative target port identifier of a target port name, or 0 when never seen. */
+  public int relativeTargetPort(String targetPort) {
+    for (Map.Entry<Integer, String> e : targetPorts.entrySet()) {
+      if (e.getValue().equals(targetPort)) return e.getKey();
+    }
+    return 0;
+  }
+
+  /** Initiator ports of the nexuses seen so far (REGISTER AND MOVE by initiator name). */
+  public synchronized List<String> knownInitiatorPorts() {
+    return new ArrayList<>(knownNexuses);
   }
 
   private static byte[] sha256(String s) {
@@ -91,6 +168,52 @@ public final class LogicalUnitImpl implements LogicalUnit {
     return store;
   }
 
+  /** Thin provisioned (LBPME=1, SBC-4 4.7.3): configured so and the store can deallocate. */
+  public boolean thinProvisioned() {
+    return options.thin() && store.thin();
+  }
+
+  /**
+   * LOGICAL BLOCKS PER PHYSICAL BLOCK EXPONENT (SBC-4 5.16.2): 512-byte logical blocks sit
+   * in 4096-byte physical blocks, the page size of the file systems and memory behind us.
+   */
+  public int lbppbExponent() {
+    return blockSize() == 512 ? 3 : 0;
+  }
+
+  public boolean removable() {
+    return options.removable();
+  }
+
+  /** Marks a sanitize started; false when one already runs. */
+  public synchronized boolean beginSanitize() {
+    if (sanitizing) return false;
+    sanitizing = true;
+    return true;
+  }
+
+  public void endSanitize() {
+    sanitizing = false;
+  }
+
+  public boolean sanitizing() {
+    return sanitizing;
+  }
+
+  public boolean mediumPresent() {
+    return mediumPresent;
+  }
+
+  /**
+   * START STOP UNIT LOEJ (SBC-4 5.25): eject or load a removable medium. While any nexus
+   * prevents removal the medium neither leaves nor changes (SBC-4 5.11).
+   */
+  public synchronized boolean loadEject(boolean load) {
+    if (!preventing.isEmpty()) return false;
+    mediumPresent = load;
+    return true;
+  }
+
   public ScsiEngineImpl engine() {
     return engine;
   }
@@ -108,7 +231,7 @@ public final class LogicalUnitImpl implements LogicalUnit {
     return modePages;
   }
 
-  public PersistentReservations persistentReservations() {
+  public InMemoryPersistentReservations persistentReservations() {
     return persistentReservations;
   }
 

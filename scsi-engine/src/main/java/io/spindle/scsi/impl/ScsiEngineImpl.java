@@ -53,7 +53,7 @@ public final class ScsiEngineImpl implements ScsiEngine {
       switch (o.backing()) {
         case FILE:
           try {
-            store = FileBackingStore.open(Path.of(o.path()), o.size(), o.readOnly());
+            store = FileBackingStore.open(Path.of(o.path()), o.size(), o.readOnly(), o.thin());
           } catch (java.io.IOException e) {
             throw new IllegalArgumentException("path: cannot open " + o.path() + ": " + e, e);
           }

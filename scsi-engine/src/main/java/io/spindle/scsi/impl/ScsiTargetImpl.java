@@ -101,6 +101,14 @@ public final class ScsiTargetImpl implements ScsiTarget {
       boolean uaExempt = d != null && d.has(CommandDescriptor.UA_EXEMPT);
       UnitAttention ua = lu.unitAttention(task.nexus(), !uaExempt);
       if (ua != null && !uaExempt) throw ua.toCheckCondition();
+      // SBC-4 4.11.2: while a sanitize runs only the commands that need no LU state answer.
+      if (lu.sanitizing() && (d == null || !d.has(CommandDescriptor.NO_LU))) {
+        throw CheckCondition.of(SenseData.NOT_READY, 0x04, 0x1B); // SANITIZE IN PROGRESS
+      }
+      // SBC-4 4.17: medium access with a removable medium ejected → NOT READY, MEDIUM NOT PRESENT.
+      if (d != null && d.has(CommandDescriptor.NEEDS_MEDIUM) && !lu.mediumPresent()) {
+        throw CheckCondition.of(SenseData.NOT_READY, 0x3A, 0x00);
+      }
       if (d != null && !d.has(CommandDescriptor.RESERVATION_EXEMPT) && lu.reservedByOther(task.nexus())) {
         finish(task, new ScsiResult(ScsiStatus.RESERVATION_CONFLICT, null, null, 0, false));
         return;

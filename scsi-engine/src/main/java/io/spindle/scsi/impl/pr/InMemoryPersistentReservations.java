@@ -1,5 +1,7 @@
 package io.spindle.scsi.impl.pr;
 
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
@@ -13,6 +15,9 @@ public final class InMemoryPersistentReservations implements PersistentReservati
   private int generation;
   private String holder; // null when not reserved; for all-registrants types any registrant holds it
   private int type;
+  private boolean aptpl;
+  /** Bumped on every change; lets the persister skip stale snapshots. */
+  private long version;
 
   private boolean allRegistrants() {
     return type == WRITE_EXCLUSIVE_ALL_REGISTRANTS || type == EXCLUSIVE_ACCESS_ALL_REGISTRANTS;
@@ -51,7 +56,18 @@ public final class InMemoryPersistentReservations implements PersistentReservati
   }
 
   @Override
-  public synchronized Outcome register(String nexus, long key, long saKey, boolean ignoreExisting, Notifier n) {
+  public synchronized Outcome register(String nexus, long key, long saKey, boolean ignoreExisting, boolean aptpl,
+      Notifier n) {
+    Outcome o = register0(nexus, key, saKey, ignoreExisting, n);
+    if (o == Outcome.GOOD) {
+      // SPC-4 §5.9.5: the APTPL bit of the last successful REGISTER applies to all state.
+      this.aptpl = aptpl;
+      version++;
+    }
+    return o;
+  }
+
+  private Outcome register0(String nexus, long key, long saKey, boolean ignoreExisting, Notifier n) {
     Long current = registrations.get(nexus);
     if (current == null) {
       // SPC-4 §5.9.7: an unregistered nexus must send key 0 (unless IGNORE EXISTING KEY).
@@ -97,6 +113,7 @@ public final class InMemoryPersistentReservations implements PersistentReservati
     if (holder == null) {
       holder = nexus;
       type = t;
+      version++;
       return Outcome.GOOD;
     }
     return isHolder(nexus) && type == t ? Outcome.GOOD : Outcome.RESERVATION_CONFLICT;
@@ -110,6 +127,7 @@ public final class InMemoryPersistentReservations implements PersistentReservati
     if (t != type) return Outcome.INVALID_RELEASE;
     int old = type;
     holder = null;
+    version++;
     if (old != WRITE_EXCLUSIVE && old != EXCLUSIVE_ACCESS) {
       for (String other : registrations.keySet()) {
         if (!other.equals(nexus)) n.notify(other, 0x2A, 0x04);
@@ -128,11 +146,18 @@ public final class InMemoryPersistentReservations implements PersistentReservati
     registrations.clear();
     holder = null;
     generation++;
+    version++;
     return Outcome.GOOD;
   }
 
   @Override
   public synchronized Outcome preempt(String nexus, long key, long saKey, int t, Notifier n) {
+    Outcome o = preempt0(nexus, key, saKey, t, n);
+    version++;
+    return o;
+  }
+
+  private Outcome preempt0(String nexus, long key, long saKey, int t, Notifier n) {
     Long current = registrations.get(nexus);
     if (current == null || current != key) return Outcome.RESERVATION_CONFLICT;
     if (holder != null && allRegistrants()) {
@@ -174,6 +199,73 @@ public final class InMemoryPersistentReservations implements PersistentReservati
     }
     if (holder != null && !allRegistrants() && !registrations.containsKey(holder)) holder = null;
     return any;
+  }
+
+  @Override
+  public synchronized Outcome registerAndMove(String nexus, long key, long saKey, String destination, int t,
+      boolean unregister, boolean aptpl) {
+    Long current = registrations.get(nexus);
+    // SPC-4 §5.9.9: only the registered holder of a reservation that is not all-registrants may move it.
+    if (current == null || current != key) return Outcome.RESERVATION_CONFLICT;
+    if (holder == null || allRegistrants() || !holder.equals(nexus)) return Outcome.RESERVATION_CONFLICT;
+    if (saKey == 0 || destination.equals(nexus)) return Outcome.INVALID_FIELD_IN_PARAMETER_LIST;
+    if (!validType(t)) return Outcome.INVALID_FIELD_IN_CDB;
+    registrations.put(destination, saKey);
+    holder = destination;
+    type = t;
+    if (unregister) registrations.remove(nexus);
+    this.aptpl = aptpl;
+    generation++;
+    version++;
+    return Outcome.GOOD;
+  }
+
+  @Override
+  public synchronized List<Registrant> registrants() {
+    List<Registrant> out = new ArrayList<>();
+    registrations.forEach((nexus, key) -> out.add(new Registrant(nexus, key, isHolder(nexus))));
+    return out;
+  }
+
+  @Override
+  public synchronized boolean aptpl() {
+    return aptpl;
+  }
+
+  /** The persistable state and its version; null state when APTPL is off (nothing to keep). */
+  public synchronized Snapshot snapshot() {
+    if (!aptpl) return new Snapshot(version, null);
+    JsonObject j = new JsonObject().put("generation", generation).put("type", type);
+    if (holder != null) j.put("holder", holder);
+    JsonArray regs = new JsonArray();
+    registrations.forEach((nexus, key) -> regs.add(new JsonObject().put("nexus", nexus)
+        .put("key", Long.toHexString(key))));
+    j.put("registrations", regs);
+    return new Snapshot(version, j);
+  }
+
+  /** Restores state written by {@link #snapshot()} (APTPL set, SPC-4 §5.9.5). */
+  public synchronized void restore(JsonObject j) {
+    registrations.clear();
+    for (Object o : j.getJsonArray("registrations", new JsonArray())) {
+      JsonObject r = (JsonObject) o;
+      registrations.put(r.getString("nexus"), Long.parseUnsignedLong(r.getString("key"), 16));
+    }
+    generation = j.getInteger("generation", 0);
+    holder = j.getString("holder");
+    if (holder != null && !allRegistrantsType(j.getInteger("type", 0)) && !registrations.containsKey(holder)) {
+      holder = null;
+    }
+    type = j.getInteger("type", 0);
+    aptpl = true;
+  }
+
+  private static boolean allRegistrantsType(int t) {
+    return t == WRITE_EXCLUSIVE_ALL_REGISTRANTS || t == EXCLUSIVE_ACCESS_ALL_REGISTRANTS;
+  }
+
+  /** A versioned snapshot; {@code state} null means "no persisted state". */
+  public record Snapshot(long version, JsonObject state) {
   }
 
   /** For tests and diagnostics. */

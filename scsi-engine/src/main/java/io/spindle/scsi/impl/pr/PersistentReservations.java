@@ -25,6 +25,10 @@ public interface PersistentReservations {
   record Status(int generation, List<Long> keys, boolean reserved, long holderKey, int type) {
   }
 
+  /** One registered I_T nexus, for READ FULL STATUS (SPC-4 §6.15.5). */
+  record Registrant(String nexus, long key, boolean holder) {
+  }
+
   /** Sink for the unit attentions a service action raises for other nexuses. */
   interface Notifier {
     void notify(String nexus, int asc, int ascq);
@@ -38,7 +42,24 @@ public interface PersistentReservations {
   /** True when any persistent reservation exists (SPC-2 RESERVE then conflicts). */
   boolean reserved();
 
-  Outcome register(String nexus, long key, long serviceActionKey, boolean ignoreExisting, Notifier n);
+  /**
+   * REGISTER / REGISTER AND IGNORE EXISTING KEY. {@code aptpl} is the parameter list's APTPL
+   * bit: the last successful registration decides whether the state persists (SPC-4 §5.9.5).
+   */
+  Outcome register(String nexus, long key, long serviceActionKey, boolean ignoreExisting, boolean aptpl, Notifier n);
+
+  /**
+   * REGISTER AND MOVE (SPC-4 §5.9.9): the holder registers {@code destination} with
+   * {@code serviceActionKey} and hands it the reservation, optionally unregistering itself.
+   */
+  Outcome registerAndMove(String nexus, long key, long serviceActionKey, String destination, int type,
+      boolean unregister, boolean aptpl);
+
+  /** Every registration, in registration order. */
+  List<Registrant> registrants();
+
+  /** Activate Persist Through Power Loss: the state is to be kept across restarts. */
+  boolean aptpl();
 
   Outcome reserve(String nexus, long key, int type);
 

@@ -81,6 +81,26 @@ public final class SbcCommands {
     return write(t, u64(c, 2), u32(c, 10), fua(c));
   }
 
+  /**
+   * WRITE ATOMIC(16) (SBC-4 5.48): all or nothing against other writers. The write holds the
+   * LBA range lock and goes to the store in one call, within the Block Limits atomic length.
+   */
+  public static Future<ScsiResult> writeAtomic16(Task t) {
+    byte[] c = t.cdb();
+    checkProtect(c);
+    Cdb.reserved(c, 1, 0x07);
+    Cdb.reserved(c, 14, 0xC0);
+    // ATOMIC BOUNDARY: Block Limits reports no boundary support, so it must be zero.
+    if (u16(c, 10) != 0) throw CheckCondition.invalidCdbField(10, -1);
+    LogicalUnitImpl lu = t.lu();
+    long lba = u64(c, 2);
+    int blocks = u16(c, 12);
+    lu.checkWritable();
+    lu.checkRange(lba, blocks);
+    if (blocks > SbcLimits.maxAtomicBlocks(lu.blockSize())) throw CheckCondition.invalidCdbField(12, -1);
+    return write(t, lba, blocks, fua(c), 12);
+  }
+
   /** WRITE AND VERIFY(10/12/16): our stores do not lose written data, so verify is the write itself. */
   public static Future<ScsiResult> writeVerify10(Task t) {
     byte[] c = t.cdb();
@@ -177,9 +197,13 @@ public final class SbcCommands {
   }
 
   static Future<ScsiResult> write(Task t, long lba, long blocks, boolean fua) {
+    return write(t, lba, blocks, fua, lengthByte(t));
+  }
+
+  static Future<ScsiResult> write(Task t, long lba, long blocks, boolean fua, int lengthByte) {
     LogicalUnitImpl lu = t.lu();
     lu.checkWritable();
-    checkTransfer(lu, lba, blocks, lengthByte(t));
+    checkTransfer(lu, lba, blocks, lengthByte);
     int bs = lu.blockSize();
     long bytes = blocks * bs;
     int edtl = t.edtl();
@@ -263,7 +287,12 @@ public final class SbcCommands {
     int blocks = u8(c, 13);
     lu.checkRange(lba, blocks);
     if (blocks > SbcLimits.MAX_COMPARE_AND_WRITE_BLOCKS) throw CheckCondition.invalidCdbField(13, -1);
-    if (blocks == 0) return Future.succeededFuture(t.good(0));
+    if (blocks == 0) {
+      // SBC-4 5.3: zero blocks is no transfer; Data-Out sent anyway means the field is not what
+      // the initiator meant (a count of 256 wrapped to 0, libiscsi CompareAndWrite.Simple).
+      if (t.command().hasDataOut() && t.edtl() > 0) throw CheckCondition.invalidCdbField(13, -1);
+      return Future.succeededFuture(t.good(0));
+    }
     int bs = lu.blockSize();
     int half = blocks * bs;
     if (!t.command().hasDataOut() || t.edtl() != 2 * half) throw CheckCondition.invalidCdbField(13, -1);
@@ -339,14 +368,17 @@ public final class SbcCommands {
   static Future<ScsiResult> writeSame(Task t, long lba, long blocks, boolean unmap, boolean ndob, int lengthByte) {
     LogicalUnitImpl lu = t.lu();
     lu.checkWritable();
+    // SBC-4 6.6.4: LBPWS/LBPWS10 are zero on a fully provisioned LU, so UNMAP is not supported.
+    if ((unmap || ndob) && !lu.thinProvisioned()) throw CheckCondition.invalidCdbField(1, 3);
     // WSNZ=0 (Block Limits): a zero NUMBER OF LOGICAL BLOCKS means up to the last LBA.
     if (blocks == 0) {
       lu.checkRange(lba, 0);
       blocks = lu.blocks() - lba;
     } else {
       lu.checkRange(lba, blocks);
-      if (blocks > SbcLimits.MAX_WRITE_SAME_BLOCKS) throw CheckCondition.invalidCdbField(lengthByte, -1);
     }
+    // SBC-4 5.49: more than MAXIMUM WRITE SAME LENGTH, counting "to the end" too → INVALID FIELD IN CDB.
+    if (blocks > SbcLimits.MAX_WRITE_SAME_BLOCKS) throw CheckCondition.invalidCdbField(lengthByte, -1);
     int bs = lu.blockSize();
     long count = blocks;
     long offset = lba * bs;
@@ -363,7 +395,9 @@ public final class SbcCommands {
     return withRange(t, lba, count, () -> t.command().dataOut(0, bs).compose(data -> t.blocking(() -> {
       try {
         BackingStore store = lu.store();
-        if (unmap && isZero(data)) {
+        if (unmap) {
+          // SBC-3 5.43/5.44: with UNMAP set the blocks are deallocated, whatever the Data-Out
+          // block holds; they then read as zeros (LBPRZ), as libiscsi's WRITE SAME tests expect.
           store.unmap(offset, count * bs);
         } else {
           replicate(store, data, offset, count, bs);
@@ -374,13 +408,6 @@ public final class SbcCommands {
         data.release();
       }
     })));
-  }
-
-  private static boolean isZero(ByteBuf b) {
-    for (int i = b.readerIndex(); i < b.writerIndex(); i++) {
-      if (b.getByte(i) != 0) return false;
-    }
-    return true;
   }
 
   private static void replicate(BackingStore store, ByteBuf block, long offset, long count, int bs)
@@ -405,6 +432,8 @@ public final class SbcCommands {
     byte[] c = t.cdb();
     Cdb.reserved(c, 1, 0x01);
     LogicalUnitImpl lu = t.lu();
+    // SBC-4 4.7.2: a fully provisioned LU (LBPU=0) does not support UNMAP.
+    if (!lu.thinProvisioned()) throw CheckCondition.invalidOpcode();
     lu.checkWritable();
     int length = u16(c, 7);
     if (length == 0) return Future.succeededFuture(t.good(0));
@@ -422,6 +451,7 @@ public final class SbcCommands {
       if (ranges.length == 0) return Future.succeededFuture(t.good(length));
       return t.blocking(() -> {
         for (long[] r : ranges) lu.store().unmap(r[0] * bs, r[1] * bs);
+        if (!lu.modePages().wce()) lu.store().flush();
         return t.good(length);
       });
     });
@@ -503,38 +533,46 @@ public final class SbcCommands {
     ByteBuf b = PooledByteBufAllocator.DEFAULT.directBuffer(32);
     b.writeLong(lu.blocks() - 1).writeInt(lu.blockSize());
     b.writeByte(0); // no protection
-    b.writeByte(0); // one logical block per physical block
-    // LBPME: thin provisioning; LBPRZ: deallocated blocks read as zeros.
-    b.writeShort(lu.store().thin() ? 0xC000 : 0);
+    b.writeByte(lu.lbppbExponent()); // LOGICAL BLOCKS PER PHYSICAL BLOCK EXPONENT
+    // LBPME: thin provisioning; LBPRZ: deallocated blocks read as zeros. Lowest aligned LBA 0.
+    b.writeShort(lu.thinProvisioned() ? 0xC000 : 0);
     b.writeZero(16);
     b.writerIndex((int) Math.min(32, alloc));
     return Future.succeededFuture(t.dataIn(b));
   }
 
-  /** GET LBA STATUS (SBC-4 5.7): one descriptor for the run starting at the LBA. */
+  /**
+   * GET LBA STATUS (SBC-4 5.7): descriptors for alternating mapped and deallocated runs from
+   * the starting LBA, as far as the allocation length allows. A logical block counts as mapped
+   * when any of its bytes is allocated in the store.
+   */
   public static Future<ScsiResult> getLbaStatus(Task t) {
     byte[] c = t.cdb();
     LogicalUnitImpl lu = t.lu();
     long lba = u64(c, 2);
     long alloc = u32(c, 10);
-    if (lba >= lu.blocks()) throw CheckCondition.lbaOutOfRange();
+    // The LBA is unsigned: 2^63 and above are out of range too.
+    if (lba < 0 || lba >= lu.blocks()) throw CheckCondition.lbaOutOfRange();
+    if (alloc == 0) return Future.succeededFuture(t.good(0));
     int bs = lu.blockSize();
+    int max = (int) Math.min(64, Math.max(1, (Math.min(alloc, 8 + 64 * 16) - 8) / 16));
     return t.blocking(() -> {
       BackingStore store = lu.store();
-      boolean mapped = store.isMapped(lba * bs, bs);
-      long end = lba + 1;
-      long limit = Math.min(lu.blocks(), lba + 0xFFFFFFFFL);
-      long step = Math.max(1, 65536 / bs);
-      int probes = 0;
-      while (end < limit && probes++ < 4096) {
-        long next = Math.min(limit, (end / step + 1) * step);
-        if (store.isMapped(end * bs, (next - end) * bs) != mapped) break;
-        end = next;
+      ByteBuf b = PooledByteBufAllocator.DEFAULT.directBuffer(8 + 16 * max);
+      b.writeInt(0).writeInt(0);
+      long at = lba;
+      for (int i = 0; i < max && at < lu.blocks(); i++) {
+        boolean mapped = !lu.thinProvisioned() || store.isMapped(at * bs, bs);
+        long endByte = mapped && !lu.thinProvisioned() ? store.size() : store.extentEnd(at * bs);
+        // A mapped run ends at the first block wholly in the hole; a hole ends before the
+        // first block that holds any data.
+        long end = mapped ? (endByte + bs - 1) / bs : endByte / bs;
+        end = Math.min(Math.max(end, at + 1), Math.min(lu.blocks(), at + 0xFFFFFFFFL));
+        b.writeLong(at).writeInt((int) (end - at)).writeByte(mapped ? 0 : 1).writeZero(3);
+        at = end;
       }
-      ByteBuf b = PooledByteBufAllocator.DEFAULT.directBuffer(24);
-      b.writeInt(20).writeInt(0);
-      b.writeLong(lba).writeInt((int) (end - lba)).writeByte(mapped ? 0 : 1).writeZero(3);
-      b.writerIndex((int) Math.min(24, alloc));
+      b.setInt(0, b.writerIndex() - 4);
+      b.writerIndex((int) Math.min(b.writerIndex(), alloc));
       return t.dataIn(b);
     });
   }

@@ -51,6 +51,7 @@ public final class SpcCommands {
       }
       standard(b, null);
       b.setByte(0, 0x7F);
+      b.setByte(1, 0);
     } else if (!evpd) {
       standard(b, lu);
     } else {
@@ -67,12 +68,15 @@ public final class SpcCommands {
         case 0x83: deviceIdentification(b, t, lu); break;
         case 0xB0: blockLimits(b, lu); break;
         case 0xB1:
-          // SBC-4 6.6.2: non-rotating medium, form factor not reported.
-          b.writeByte(0).writeByte(0xB1).writeShort(0x3C).writeShort(1).writeZero(0x3A);
+          // SBC-4 6.6.2: non-rotating medium, form factor not reported; WABEREQ and WACEREQ 01b:
+          // after a BLOCK or CRYPTOGRAPHIC ERASE sanitize, reads succeed (deallocated blocks read zeros).
+          b.writeByte(0).writeByte(0xB1).writeShort(0x3C).writeShort(1).writeByte(0).writeByte(0x50).writeZero(0x38);
           break;
         case 0xB2:
-          // SBC-4 6.6.4: LBPU, LBPWS, LBPWS10, LBPRZ; provisioning type thin when the store is.
-          boolean thin = lu.store().thin();
+          // SBC-4 6.6.4: LBPU, LBPWS, LBPWS10 and LBPRZ=001b (deallocated blocks read as zeros)
+          // with provisioning type 010b (thin); a fully provisioned LU reports none of them,
+          // matching LBPME/LBPRZ in READ CAPACITY(16).
+          boolean thin = lu.thinProvisioned();
           b.writeByte(0).writeByte(0xB2).writeShort(4).writeByte(0);
           b.writeByte(thin ? 0xE4 : 0).writeByte(thin ? 0x02 : 0).writeByte(0);
           break;
@@ -87,7 +91,7 @@ public final class SpcCommands {
 
   private static void standard(ByteBuf b, LogicalUnitImpl lu) {
     b.writeByte(0x00); // connected, direct access block device
-    b.writeByte(0x00); // RMB=0
+    b.writeByte(lu != null && lu.removable() ? 0x80 : 0x00); // RMB (SPC-4 §6.6.2)
     b.writeByte(0x06); // SPC-4
     b.writeByte(0x12); // HISUP, response data format 2
     b.writeByte(0); // additional length, set below
@@ -145,19 +149,24 @@ public final class SpcCommands {
   /** SBC-4 6.6.4 Block Limits. */
   private static void blockLimits(ByteBuf b, LogicalUnitImpl lu) {
     int bs = lu.blockSize();
-    boolean thin = lu.store().thin();
+    boolean thin = lu.thinProvisioned();
+    int perPhysical = 1 << lu.lbppbExponent();
     b.writeByte(0).writeByte(0xB0).writeShort(0x3C);
     b.writeByte(0); // WSNZ=0
     b.writeByte(SbcLimits.MAX_COMPARE_AND_WRITE_BLOCKS);
-    b.writeShort(1); // optimal transfer length granularity
+    b.writeShort(perPhysical); // optimal transfer length granularity: one physical block
     b.writeInt((int) SbcLimits.maxTransferBlocks(bs));
     b.writeInt((int) SbcLimits.maxTransferBlocks(bs));
     b.writeInt(0); // maximum prefetch length
     b.writeInt(thin ? (int) SbcLimits.MAX_UNMAP_BLOCKS : 0);
     b.writeInt(thin ? SbcLimits.MAX_UNMAP_DESCRIPTORS : 0);
-    b.writeInt(1); // optimal unmap granularity
-    b.writeInt(0x80000000); // UGAVALID, alignment 0
+    b.writeInt(thin ? perPhysical : 0); // optimal unmap granularity: holes are punched per page
+    b.writeInt(thin ? 0x80000000 : 0); // UGAVALID, alignment 0
     b.writeLong(SbcLimits.MAX_WRITE_SAME_BLOCKS);
+    // SBC-4 6.6.4: atomic write limits (WRITE ATOMIC(16)); no alignment, granularity one block.
+    b.writeInt((int) SbcLimits.maxAtomicBlocks(bs));
+    b.writeInt(1).writeInt(1);
+    b.writeInt(0).writeInt(0); // no atomic boundaries
     b.writeZero(0x40 - b.writerIndex());
   }
 
@@ -193,7 +202,11 @@ public final class SpcCommands {
     return Future.succeededFuture(t.dataIn(b));
   }
 
-  /** START STOP UNIT (SBC-4 5.25): the medium is always ready; eject honours PREVENT. */
+  /**
+   * START STOP UNIT (SBC-4 5.25). With LOEJ a removable medium is loaded (START=1) or ejected
+   * (START=0) unless PREVENT ALLOW MEDIUM REMOVAL forbids it; a fixed medium cannot be ejected.
+   * Power conditions are accepted and have no effect: there is no spindle to stop.
+   */
   public static Future<ScsiResult> startStopUnit(Task t) {
     byte[] c = t.cdb();
     Cdb.reserved(c, 1, 0xFE);
@@ -201,8 +214,14 @@ public final class SpcCommands {
     boolean loej = (c[4] & 0x02) != 0;
     boolean start = (c[4] & 0x01) != 0;
     int powerCondition = (c[4] & 0xF0) >>> 4;
-    if (powerCondition == 0 && loej && !start && t.lu().removalPrevented()) {
-      throw CheckCondition.of(SenseData.ILLEGAL_REQUEST, 0x53, 0x02); // MEDIUM REMOVAL PREVENTED
+    LogicalUnitImpl lu = t.lu();
+    // SBC-4 5.25: LOEJ is ignored unless the POWER CONDITION field is 0h.
+    if (powerCondition == 0 && loej) {
+      if (!lu.removable()) {
+        if (!start) throw CheckCondition.invalidCdbField(4, 1);
+      } else if (!lu.loadEject(start)) {
+        throw CheckCondition.of(SenseData.ILLEGAL_REQUEST, 0x53, 0x02); // MEDIUM REMOVAL PREVENTED
+      }
     }
     return Future.succeededFuture(t.good(0));
   }

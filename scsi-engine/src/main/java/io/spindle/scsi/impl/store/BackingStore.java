@@ -23,14 +23,21 @@ public interface BackingStore {
 
   /**
    * Deallocates {@code [offset, offset + length)} (SBC-4 4.7 logical block provisioning);
-   * afterwards the range reads as zeros. The file store zeroes the range for now: a
-   * hole-punching implementation (fallocate PUNCH_HOLE) can replace it behind this method.
+   * afterwards the range reads as zeros (LBPRZ).
    */
   void unmap(long offset, long length) throws IOException;
 
   /** True when the range may hold data; false when it is known to be deallocated (GET LBA STATUS). */
   default boolean isMapped(long offset, long length) {
     return true;
+  }
+
+  /**
+   * The end (exclusive, in bytes) of the run that starts at {@code offset} and is entirely
+   * mapped or entirely unmapped, as {@link #isMapped} sees it; at most {@link #size()}.
+   */
+  default long extentEnd(long offset) {
+    return size();
   }
 
   /** Whether the store supports thin provisioning (LBPME in READ CAPACITY 16). */

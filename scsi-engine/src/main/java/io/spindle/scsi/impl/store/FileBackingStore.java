@@ -1,54 +1,121 @@
 package io.spindle.scsi.impl.store;
 
+import com.sun.jna.LastErrorException;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.PooledByteBufAllocator;
 import java.io.EOFException;
 import java.io.IOException;
+import java.io.RandomAccessFile;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
- * A regular file (sparse when created here). Reads and writes go straight between the
- * ByteBuf's NIO view and the channel at an absolute position: no intermediate copies, and
- * positional I/O lets the worker threads share one channel.
+ * A regular file, sparse when thin. Reads and writes go straight between the ByteBuf's NIO
+ * view and the channel at an absolute position: no intermediate copies, and positional I/O
+ * lets the worker threads share one channel. Deallocation and allocation queries use a second
+ * descriptor from {@code open(2)} for {@code fallocate(2)} and {@code lseek(2)} (see
+ * {@link LinuxFiles}); without them UNMAP writes zeros and every block reports mapped.
  */
 public final class FileBackingStore implements BackingStore {
 
+  private static final Logger log = LoggerFactory.getLogger(FileBackingStore.class);
   private static final int ZERO_CHUNK = 1 << 20;
 
   private final Path path;
   private final long size;
+  private final boolean thin;
   private final FileChannel channel;
+  /** Native descriptor for fallocate/lseek, or -1. */
+  private final int fd;
+  private volatile boolean punchHole;
 
-  private FileBackingStore(Path path, long size, FileChannel channel) {
+  private FileBackingStore(Path path, long size, boolean thin, FileChannel channel, int fd) {
     this.path = path;
     this.size = size;
+    this.thin = thin;
     this.channel = channel;
+    this.fd = fd;
+    this.punchHole = fd >= 0;
+  }
+
+  /** Opens a thin (sparse) file store; see {@link #open(Path, long, boolean, boolean)}. */
+  public static FileBackingStore open(Path path, long size, boolean readOnly) throws IOException {
+    return open(path, size, readOnly, true);
   }
 
   /**
    * Opens the file, creating it and its parent directories when missing. A file shorter than
-   * {@code size} is grown (sparse); a longer one is used up to {@code size}.
+   * {@code size} is grown: sparse when {@code thin}, else fully allocated with fallocate(2)
+   * (SBC-4 4.7.2: a fully provisioned LU has every block mapped). A longer one is used up to
+   * {@code size}.
    */
-  public static FileBackingStore open(Path path, long size, boolean readOnly) throws IOException {
+  public static FileBackingStore open(Path path, long size, boolean readOnly, boolean thin) throws IOException {
     Path parent = path.toAbsolutePath().getParent();
+    if (readOnly && !Files.exists(path)) {
+      // A read-only LU over a missing file is a blank medium: create it sparse, all zeros.
+      if (parent != null) Files.createDirectories(parent);
+      Files.createFile(path);
+      growSparse(path, size);
+    }
     if (parent != null && !readOnly) Files.createDirectories(parent);
     FileChannel ch = readOnly
         ? FileChannel.open(path, StandardOpenOption.READ)
         : FileChannel.open(path, StandardOpenOption.READ, StandardOpenOption.WRITE, StandardOpenOption.CREATE);
+    int fd = -1;
     try {
-      if (!readOnly && ch.size() < size) {
-        // Writing the last byte extends the file without allocating the blocks in between.
-        ch.write(ByteBuffer.wrap(new byte[1]), size - 1);
+      if (LinuxFiles.AVAILABLE) {
+        try {
+          fd = LinuxFiles.LIBC.open(path.toString(), readOnly ? LinuxFiles.O_RDONLY : LinuxFiles.O_RDWR);
+        } catch (LastErrorException e) {
+          log.warn("{}: open(2) failed (errno {}): no hole punching", path, e.getErrorCode());
+        }
       }
-    } catch (IOException e) {
+      if (!readOnly && ch.size() < size) {
+        if (!thin && fd >= 0 && preallocate(fd, size)) {
+          // allocated and extended in one call
+        } else {
+          growSparse(path, size);
+        }
+      } else if (!readOnly && !thin && fd >= 0) {
+        preallocate(fd, size);
+      }
+    } catch (IOException | RuntimeException e) {
       ch.close();
+      closeFd(fd);
       throw e;
     }
-    return new FileBackingStore(path, size, ch);
+    return new FileBackingStore(path, size, thin, ch, fd);
+  }
+
+  /** ftruncate(2) upwards: the new range is a hole, nothing allocated (and GET LBA STATUS says so). */
+  private static void growSparse(Path path, long size) throws IOException {
+    try (RandomAccessFile raf = new RandomAccessFile(path.toFile(), "rw")) {
+      raf.setLength(size);
+    }
+  }
+
+  private static boolean preallocate(int fd, long size) {
+    try {
+      LinuxFiles.LIBC.fallocate(fd, 0, 0, size);
+      return true;
+    } catch (LastErrorException e) {
+      log.warn("fallocate(2) failed (errno {}): the file stays sparse", e.getErrorCode());
+      return false;
+    }
+  }
+
+  private static void closeFd(int fd) {
+    if (fd < 0) return;
+    try {
+      LinuxFiles.LIBC.close(fd);
+    } catch (LastErrorException e) {
+      // nothing to recover
+    }
   }
 
   public Path path() {
@@ -91,9 +158,27 @@ public final class FileBackingStore implements BackingStore {
     channel.force(false);
   }
 
+  /**
+   * SBC-4 4.7.3.5: deallocates by punching a hole (the file keeps its size, the blocks go back
+   * to the file system, and the range reads as zeros: LBPRZ). A file system without hole
+   * punching gets zeros written instead, with one warning.
+   */
   @Override
   public void unmap(long offset, long length) throws IOException {
-    // No portable hole punching from Java: write zeros so the range reads back as zeros.
+    if (length <= 0) return;
+    if (punchHole) {
+      try {
+        LinuxFiles.LIBC.fallocate(fd, LinuxFiles.FALLOC_FL_PUNCH_HOLE | LinuxFiles.FALLOC_FL_KEEP_SIZE, offset, length);
+        return;
+      } catch (LastErrorException e) {
+        punchHole = false;
+        log.warn("{}: fallocate(PUNCH_HOLE) failed (errno {}): UNMAP now writes zeros", path, e.getErrorCode());
+      }
+    }
+    writeZeros(offset, length);
+  }
+
+  private void writeZeros(long offset, long length) throws IOException {
     ByteBuf zeros = PooledByteBufAllocator.DEFAULT.directBuffer((int) Math.min(length, ZERO_CHUNK));
     try {
       zeros.writeZero(zeros.capacity());
@@ -109,13 +194,53 @@ public final class FileBackingStore implements BackingStore {
     }
   }
 
+  /** True when any byte of the range is allocated in the file (lseek SEEK_DATA). */
+  @Override
+  public boolean isMapped(long offset, long length) {
+    if (fd < 0) return true;
+    long data = seek(offset, LinuxFiles.SEEK_DATA);
+    if (data == SEEK_FAILED) return true;
+    return data != NO_DATA && data < offset + length;
+  }
+
+  /** The end of the run of allocated (or unallocated) bytes starting at {@code offset}. */
+  @Override
+  public long extentEnd(long offset) {
+    if (fd < 0) return size;
+    long data = seek(offset, LinuxFiles.SEEK_DATA);
+    if (data == SEEK_FAILED) return size;
+    long end;
+    if (data == offset) {
+      end = seek(offset, LinuxFiles.SEEK_HOLE);
+    } else {
+      end = data == NO_DATA ? size : data;
+    }
+    return end < 0 ? size : Math.min(end, size);
+  }
+
+  private static final long NO_DATA = -1;
+  private static final long SEEK_FAILED = -2;
+
+  /** lseek(2) with SEEK_DATA/SEEK_HOLE: {@link #NO_DATA} on ENXIO, {@link #SEEK_FAILED} on other errors. */
+  private long seek(long offset, int whence) {
+    try {
+      return LinuxFiles.LIBC.lseek(fd, offset, whence);
+    } catch (LastErrorException e) {
+      return e.getErrorCode() == LinuxFiles.ENXIO ? NO_DATA : SEEK_FAILED;
+    }
+  }
+
   @Override
   public boolean thin() {
-    return true;
+    return thin;
   }
 
   @Override
   public void close() throws IOException {
-    channel.close();
+    try {
+      channel.close();
+    } finally {
+      closeFd(fd);
+    }
   }
 }

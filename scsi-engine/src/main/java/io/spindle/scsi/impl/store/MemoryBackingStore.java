@@ -91,6 +91,14 @@ public final class MemoryBackingStore implements BackingStore {
   }
 
   @Override
+  public long extentEnd(long offset) {
+    boolean mapped = chunks.get((int) (offset >>> CHUNK_SHIFT)) != null;
+    long o = (offset & ~(long) (CHUNK_SIZE - 1)) + CHUNK_SIZE;
+    while (o < size && (chunks.get((int) (o >>> CHUNK_SHIFT)) != null) == mapped) o += CHUNK_SIZE;
+    return Math.min(o, size);
+  }
+
+  @Override
   public boolean thin() {
     return true;
   }
