@@ -12,7 +12,11 @@ import io.vertx.core.net.SocketAddress;
  * and throw {@link IllegalArgumentException} or {@link IllegalStateException} for caller bugs
  * (wrong context, queue full, a negative length); everything the network does to a request is
  * reported as a {@link WorkCompletion}. After the connection has ended, posted requests complete
- * with {@link WorkCompletion.Status#FLUSHED}.
+ * with {@link WorkCompletion.Status#FLUSHED}. Buffers passed in a request belong to the provider
+ * from the call on, even when the call throws.
+ *
+ * <p>Completions of Sends, Writes and Reads are reported in posting order (a Send posted after a
+ * Read completes after it), as verbs send queues do; receives complete in the order posted.
  */
 public interface RdmaConnection {
 

@@ -63,6 +63,14 @@ public abstract class RdmaProviderTck {
   protected RdmaDevice device;
   private RdmaListener listener;
   private final BlockingQueue<ConnectionRequest> requests = new LinkedBlockingQueue<>();
+  private final java.util.List<ProtectionDomain> domains = new java.util.ArrayList<>();
+
+  /** A protection domain closed after the test (deregistering what the test left behind). */
+  protected ProtectionDomain pd() {
+    ProtectionDomain pd = device.allocateProtectionDomain();
+    domains.add(pd);
+    return pd;
+  }
 
   @BeforeEach
   void openDevice() {
@@ -74,6 +82,7 @@ public abstract class RdmaProviderTck {
   @AfterEach
   void closeDevice() {
     if (listener != null) Endpoint.await(listener.close());
+    domains.forEach(ProtectionDomain::close);
     if (device != null) Endpoint.await(device.close());
     Endpoint.await(vertx.close());
   }
@@ -89,8 +98,8 @@ public abstract class RdmaProviderTck {
    */
   protected Pair connect(QueuePairOptions serverOptions, QueuePairOptions clientOptions, int clientReceives,
       int serverReceives, int receiveSize) {
-    ProtectionDomain spd = device.allocateProtectionDomain();
-    ProtectionDomain cpd = device.allocateProtectionDomain();
+    ProtectionDomain spd = pd();
+    ProtectionDomain cpd = pd();
     Endpoint client = Endpoint.on(vertx.getOrCreateContext(), () -> {
       Endpoint e = new Endpoint(device.createConnection(cpd, clientOptions));
       postReceives(e, cpd, clientReceives, receiveSize);
@@ -155,8 +164,8 @@ public abstract class RdmaProviderTck {
 
   @Test
   void connectCarriesPrivateDataBothWays() {
-    ProtectionDomain spd = device.allocateProtectionDomain();
-    ProtectionDomain cpd = device.allocateProtectionDomain();
+    ProtectionDomain spd = pd();
+    ProtectionDomain cpd = pd();
     Endpoint client = Endpoint.on(vertx.getOrCreateContext(),
         () -> new Endpoint(device.createConnection(cpd, new QueuePairOptions())));
     CompletableFuture<Void> connected = new CompletableFuture<>();
@@ -184,7 +193,7 @@ public abstract class RdmaProviderTck {
 
   @Test
   void rejectCarriesPrivateData() {
-    ProtectionDomain cpd = device.allocateProtectionDomain();
+    ProtectionDomain cpd = pd();
     Endpoint client = Endpoint.on(vertx.getOrCreateContext(),
         () -> new Endpoint(device.createConnection(cpd, new QueuePairOptions())));
     CompletableFuture<Void> connected = new CompletableFuture<>();
@@ -333,7 +342,7 @@ public abstract class RdmaProviderTck {
   @Test
   void writeToAnotherDomainsStagTerminates() {
     Pair p = connect();
-    ProtectionDomain other = device.allocateProtectionDomain();
+    ProtectionDomain other = pd();
     MemoryRegion foreign = other.allocate(4096, Access.of(Access.REMOTE_WRITE));
     p.client.run(() -> p.client.connection.postWrite(
         WriteRequest.of(1, Unpooled.wrappedBuffer(pattern(10, 1)), foreign.stag(), foreign.address())));
@@ -395,7 +404,7 @@ public abstract class RdmaProviderTck {
       assertEquals(i, wc.wrId(), "reads complete in order");
       assertTrue(wc.ok(), wc::toString);
     }
-    assertEquals(99, p.client.completion().wrId(), "the send queued behind the reads goes after them");
+    assertEquals(99, p.client.completion().wrId(), "send queue completions keep posting order");
     assertArrayEquals(bytes(source, 0, 64 * 1024), bytes(sink, 0, 64 * 1024));
     disconnect(p);
   }
@@ -492,13 +501,13 @@ public abstract class RdmaProviderTck {
     Pair p = connect();
     ByteBuf payload = text("x");
     assertThrows(IllegalStateException.class, () -> p.client.connection.postSend(SendRequest.of(1, payload)));
-    payload.release();
+    assertEquals(0, payload.refCnt(), "the payload was handed over even though the post failed");
     disconnect(p);
   }
 
   @Test
   void registrationRejectsNothingItShouldAccept() {
-    ProtectionDomain pd = device.allocateProtectionDomain();
+    ProtectionDomain pd = pd();
     MemoryRegion a = pd.allocate(1, Access.of(Access.LOCAL_WRITE));
     MemoryRegion b = pd.allocate(1, Access.of(Access.LOCAL_WRITE));
     assertNotEquals(a.stag(), b.stag(), "every region has its own STag");
