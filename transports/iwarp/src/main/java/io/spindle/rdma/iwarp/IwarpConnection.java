@@ -291,7 +291,7 @@ final class IwarpConnection implements RdmaConnection {
       } else {
         req = new MpaFrame(false, false, iw.crc(), false, false, 1, pd);
       }
-      lastWrite = socket.writeMessage(req.encode(alloc()));
+      writeRaw(req.encode(alloc()), true);
       startTimer("MPA Reply");
     });
     return connectPromise.future();
@@ -424,7 +424,7 @@ final class IwarpConnection implements RdmaConnection {
     }
     // The initiator may send FPDUs as soon as it has the Reply: frame them right from here.
     decoder.crc(crc);
-    lastWrite = socket.writeMessage(reply.encode(alloc()));
+    writeRaw(reply.encode(alloc()), true);
   }
 
   private Future<RdmaConnection> accept(Request r, Buffer privateData) {
@@ -715,8 +715,21 @@ final class IwarpConnection implements RdmaConnection {
     write(DdpSegment.untagged(DdpSegment.READ_REQUEST, true, 0, DdpSegment.QN_READ_REQUEST, ++readMsn, 0, body));
   }
 
+  /** Frames and writes a segment; the last segment of a message flushes. */
   private Future<Void> write(DdpSegment segment) {
-    return lastWrite = socket.writeMessage(Fpdu.encode(alloc(), segment, decoder.crc()));
+    return writeRaw(Fpdu.encode(alloc(), segment, decoder.crc()), segment.last());
+  }
+
+  /**
+   * Writes straight into the channel below Vert.x: Netty's outbound buffer keeps the order and
+   * releases whatever is still queued when the channel closes.
+   */
+  private Future<Void> writeRaw(ByteBuf frame, boolean flush) {
+    io.vertx.core.internal.PromiseInternal<Void> p = context.promise();
+    io.netty.channel.ChannelHandlerContext ctx = socket.channelHandlerContext();
+    (flush ? ctx.writeAndFlush(frame) : ctx.write(frame)).addListener(p);
+    lastWrite = p.future();
+    return lastWrite;
   }
 
   // ------------------------------------------------------------------ receiving

@@ -21,37 +21,37 @@ import java.util.function.Supplier;
 public final class Endpoint {
 
   /** A safety net against hangs, not a timing assertion. */
-  static final long WAIT_SECONDS = 10;
+  public static final long WAIT_SECONDS = 10;
 
-  final RdmaConnection connection;
-  final BlockingQueue<WorkCompletion> completions = new LinkedBlockingQueue<>();
-  final BlockingQueue<ConnectionEvent> events = new LinkedBlockingQueue<>();
+  public final RdmaConnection connection;
+  public final BlockingQueue<WorkCompletion> completions = new LinkedBlockingQueue<>();
+  public final BlockingQueue<ConnectionEvent> events = new LinkedBlockingQueue<>();
 
   /** Installs the handlers; call on the connection's context. */
-  Endpoint(RdmaConnection connection) {
+  public Endpoint(RdmaConnection connection) {
     this.connection = connection;
     connection.completionHandler(completions::add);
     connection.eventHandler(events::add);
   }
 
-  WorkCompletion completion() {
+  public WorkCompletion completion() {
     return take(completions, "work completion");
   }
 
   /** The next completion of this kind; others (flushed receives, say) are skipped. */
-  WorkCompletion completion(WorkCompletion.Opcode opcode) {
+  public WorkCompletion completion(WorkCompletion.Opcode opcode) {
     while (true) {
       WorkCompletion wc = completion();
       if (wc.opcode() == opcode) return wc;
     }
   }
 
-  ConnectionEvent event() {
+  public ConnectionEvent event() {
     return take(events, "connection event");
   }
 
   /** The next event that is not ESTABLISHED. */
-  ConnectionEvent endEvent() {
+  public ConnectionEvent endEvent() {
     while (true) {
       ConnectionEvent e = event();
       if (e.type() != ConnectionEvent.Type.ESTABLISHED) return e;
@@ -59,14 +59,14 @@ public final class Endpoint {
   }
 
   /** Runs {@code action} on the connection's context and waits for it. */
-  void run(Runnable action) {
+  public void run(Runnable action) {
     on(connection.context(), () -> {
       action.run();
       return null;
     });
   }
 
-  static <T> T on(Context context, Supplier<T> action) {
+  public static <T> T on(Context context, Supplier<T> action) {
     CompletableFuture<T> f = new CompletableFuture<>();
     context.runOnContext(v -> {
       try {
@@ -78,11 +78,11 @@ public final class Endpoint {
     return join(f);
   }
 
-  static <T> T await(Future<T> future) {
+  public static <T> T await(Future<T> future) {
     return join(future.toCompletionStage().toCompletableFuture());
   }
 
-  static <T> T join(CompletableFuture<T> f) {
+  public static <T> T join(CompletableFuture<T> f) {
     try {
       return f.get(WAIT_SECONDS, TimeUnit.SECONDS);
     } catch (java.util.concurrent.ExecutionException e) {
@@ -93,7 +93,7 @@ public final class Endpoint {
     }
   }
 
-  static <T> T take(BlockingQueue<T> queue, String what) {
+  public static <T> T take(BlockingQueue<T> queue, String what) {
     try {
       T t = queue.poll(WAIT_SECONDS, TimeUnit.SECONDS);
       assertNotNull(t, "no " + what + " within " + WAIT_SECONDS + " s");
