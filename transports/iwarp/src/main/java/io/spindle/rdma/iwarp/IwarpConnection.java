@@ -305,6 +305,11 @@ final class IwarpConnection implements RdmaConnection {
     if (msg instanceof DdpSegment seg) {
       try {
         segment(seg);
+      } catch (RuntimeException e) {
+        // A failing application handler must not take the event loop down with it.
+        log.error("iWARP connection {}: handler failed", remoteAddress(), e);
+        terminate(TerminateInfo.LAYER_RDMAP, TerminateInfo.RDMAP_REMOTE_OPERATION,
+            TerminateInfo.RDMAP_CATASTROPHIC_STREAM, null, "local failure: " + e);
       } finally {
         seg.payload().release();
       }
