@@ -446,7 +446,7 @@ final class IwarpConnection implements RdmaConnection {
     if (request.enhanced()) {
       int peerIrd = request.irdWord() & MpaFrame.IRD_ORD_MASK;
       // RFC 6581 §5: the responder's ORD never exceeds the initiator's IRD.
-      ord = Math.min(ord, Math.max(peerIrd, 1));
+      ord = Math.min(ord, peerIrd);
       expectRtr = iw.peerToPeer() && (request.irdWord() & MpaFrame.IRD_PEER_TO_PEER) != 0
           && (request.ordWord() & MpaFrame.ORD_ZERO_LENGTH_WRITE_RTR) != 0;
     }
@@ -643,6 +643,14 @@ final class IwarpConnection implements RdmaConnection {
   private void pump() {
     while (state == State.ESTABLISHED && !transmitHeld && !sendQueue.isEmpty()) {
       Object wr = sendQueue.peek();
+      if (wr instanceof ReadRequest r && ord == 0) {
+        // The peer announced IRD 0 (RFC 6581 §5): it accepts no RDMA Read at all.
+        sendQueue.poll();
+        SqEntry e = new SqEntry(r.wrId(), Opcode.RDMA_READ, r.signaled(), 0);
+        inFlight.add(e);
+        finish(e, Status.REMOTE_OPERATION_ERROR, "the peer accepts no RDMA Reads (IRD 0)");
+        continue;
+      }
       if (wr instanceof ReadRequest && outstandingReads.size() >= ord) return;
       sendQueue.poll();
       if (wr instanceof SendRequest s) issueSend(s);
