@@ -1,0 +1,414 @@
+package io.spindle.transport.iser;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.CompositeByteBuf;
+import io.netty.buffer.PooledByteBufAllocator;
+import io.netty.buffer.Unpooled;
+import io.spindle.iscsi.datamover.DatamoverConnection;
+import io.spindle.iscsi.datamover.DatamoverKeys;
+import io.spindle.iscsi.datamover.DatamoverListener;
+import io.spindle.iscsi.pdu.DataInPdu;
+import io.spindle.iscsi.pdu.DataOutPdu;
+import io.spindle.iscsi.pdu.Pdu;
+import io.spindle.iscsi.pdu.Pdus;
+import io.spindle.iscsi.pdu.R2tPdu;
+import io.spindle.iscsi.pdu.ScsiCommandPdu;
+import io.spindle.iscsi.pdu.ScsiResponsePdu;
+import io.spindle.iscsi.pdu.TargetPdu;
+import io.spindle.rdma.Access;
+import io.spindle.rdma.ConnectionEvent;
+import io.spindle.rdma.MemoryRegion;
+import io.spindle.rdma.ProtectionDomain;
+import io.spindle.rdma.RdmaConnection;
+import io.spindle.rdma.ReadRequest;
+import io.spindle.rdma.ReceiveRequest;
+import io.spindle.rdma.SendRequest;
+import io.spindle.rdma.WorkCompletion;
+import io.spindle.rdma.WriteRequest;
+import io.vertx.core.Context;
+import io.vertx.core.Future;
+import io.vertx.core.Promise;
+import io.vertx.core.net.SocketAddress;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.function.Consumer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The iSER datamover (RFC 7145) of one connection, over any RDMA provider. Control PDUs travel as
+ * Sends behind an iSER header; Put_Data is an RDMA Write into the initiator's Read STag; Get_Data
+ * is an RDMA Read from its Write STag (the R2T never goes on the wire, RFC 7145 §7.3.5). The SCSI
+ * Response of a task that advertised an STag is sent with Invalidate when the initiator allows it.
+ *
+ * <p>Received control PDUs are copied out of the receive ring (so the buffer can be posted again at
+ * once) and passed to {@link DatamoverListener#controlNotify}. Data fetched by Get_Data is handed
+ * to the iSCSI layer as a Data-Out PDU with the F bit, built from the R2T, whose data segment is
+ * the RDMA Read's buffer (no copy), followed by {@link DatamoverListener#dataCompletionNotify}:
+ * the iSCSI layer handles it as it handles iSCSI/TCP Data-Out.
+ *
+ * <p>All methods run on the RDMA connection's context.
+ */
+public final class IserDatamoverConnection implements DatamoverConnection {
+
+  private static final Logger log = LoggerFactory.getLogger(IserDatamoverConnection.class);
+  /** BHS plus the largest AHS (TotalAHSLength is one byte of 4-byte words). */
+  private static final int MAX_HEADERS = Pdu.BHS_LENGTH + 255 * 4;
+  private static final int UNSOLICITED_TTT = 0xffffffff;
+
+  private final String transport;
+  private final RdmaConnection rdma;
+  private final ProtectionDomain pd;
+  private final IserOptions options;
+  private final IserHeader.Format format;
+  private final boolean sendWithInvalidate;
+  private final int bufferSize;
+  private final MemoryRegion receiveRing;
+  private final Map<Integer, TaskBuffers> tasks = new HashMap<>();
+  private final Map<Long, Consumer<WorkCompletion>> pending = new HashMap<>();
+  private DatamoverListener listener;
+  private DatamoverKeys pendingKeys;
+  /** RFC 7145 §6.3: during login the initiator's receive buffers hold 8192 bytes of data. */
+  private int initiatorRecvDataSegmentLength = IserOptions.DEFAULT_MAX_RECV_DATA_SEGMENT_LENGTH;
+  private long nextWrId = 1L << 32;
+  private boolean terminated;
+
+  /** The initiator's buffers for one task, from the iSER header of its SCSI Command (RFC 7145 §9.2). */
+  private static final class TaskBuffers {
+    final IserHeader header;
+    /** Bytes of the task's Data-Out that arrived unsolicited; the Write Base Offset points past them. */
+    int unsolicited;
+
+    TaskBuffers(IserHeader header, int unsolicited) {
+      this.header = header;
+      this.unsolicited = unsolicited;
+    }
+  }
+
+  /**
+   * Sets up the datamover on a connection that is not yet accepted: allocates and posts the receive
+   * ring (RFC 7145 §5.1: before the Login Request can arrive). Call on the connection's context.
+   *
+   * @param peerAllowsSendWithInvalidate false when the initiator's CM private data said
+   *     {@link IserCmPrivateData#sendWithInvalidateNotSupported()}
+   */
+  public IserDatamoverConnection(String transport, RdmaConnection rdma, ProtectionDomain pd, IserOptions options,
+      boolean peerAllowsSendWithInvalidate) {
+    this.transport = transport;
+    this.rdma = rdma;
+    this.pd = pd;
+    this.options = options;
+    this.format = options.headerFormat();
+    this.sendWithInvalidate = options.sendWithInvalidate() && peerAllowsSendWithInvalidate;
+    this.bufferSize = format.length + MAX_HEADERS + options.maxRecvDataSegmentLength();
+    this.receiveRing = pd.allocate(bufferSize * options.receiveBuffers(), Access.of(Access.LOCAL_WRITE));
+    rdma.completionHandler(this::completion);
+    rdma.eventHandler(this::event);
+    for (int i = 0; i < options.receiveBuffers(); i++) postReceive(i);
+  }
+
+  /** Whether this connection answers with Send with Invalidate (both ends agreed). */
+  public boolean sendWithInvalidate() {
+    return sendWithInvalidate;
+  }
+
+  private void postReceive(int index) {
+    rdma.postReceive(new ReceiveRequest(index, receiveRing, index * bufferSize, bufferSize));
+  }
+
+  @Override
+  public String transport() {
+    return transport;
+  }
+
+  @Override
+  public Context context() {
+    return rdma.context();
+  }
+
+  @Override
+  public SocketAddress remoteAddress() {
+    return rdma.remoteAddress();
+  }
+
+  @Override
+  public SocketAddress localAddress() {
+    return rdma.localAddress();
+  }
+
+  @Override
+  public void listener(DatamoverListener listener) {
+    this.listener = listener;
+  }
+
+  // ------------------------------------------------------------------ receiving
+
+  private void completion(WorkCompletion wc) {
+    if (wc.opcode() == WorkCompletion.Opcode.RECEIVE) {
+      received(wc);
+      return;
+    }
+    Consumer<WorkCompletion> c = pending.remove(wc.wrId());
+    if (c != null) c.accept(wc);
+  }
+
+  private void received(WorkCompletion wc) {
+    if (!wc.ok()) {
+      if (wc.status() != WorkCompletion.Status.FLUSHED) fail("receive failed: " + wc.status() + " " + wc.detail());
+      return;
+    }
+    int index = (int) wc.wrId();
+    ByteBuf message = receiveRing.buffer().slice(index * bufferSize, wc.byteLength());
+    IserHeader header = IserHeader.decode(message, format);
+    if (header == null) {
+      fail("iSER message of " + wc.byteLength() + " bytes is shorter than the iSER header");
+      return;
+    }
+    switch (header.opcode()) {
+      case IserHeader.CONTROL -> control(header, message, index);
+      case IserHeader.HELLO -> hello(message, index);
+      default -> fail("iSER opcode 0x" + Integer.toHexString(header.opcode()) + " is not one a target receives");
+    }
+  }
+
+  /** RFC 7145 §9.2: an iSCSI control PDU follows the iSER header. */
+  private void control(IserHeader header, ByteBuf message, int index) {
+    if (message.readableBytes() < Pdu.BHS_LENGTH) {
+      fail("iSCSI control-type PDU shorter than a BHS");
+      return;
+    }
+    int base = message.readerIndex();
+    int ahsLength = message.getUnsignedByte(base + 4) * 4;
+    int dataLength = message.getUnsignedMedium(base + 5);
+    if (Pdu.BHS_LENGTH + ahsLength + dataLength > message.readableBytes()) {
+      fail("PDU lengths (AHS " + ahsLength + ", data " + dataLength + ") exceed the " + message.readableBytes()
+          + " bytes received");
+      return;
+    }
+    // One copy out of the ring, so the buffer goes back to the initiator's credit at once.
+    ByteBuf bhs = copy(message, base, Pdu.BHS_LENGTH);
+    ByteBuf ahs = ahsLength == 0 ? Unpooled.EMPTY_BUFFER : copy(message, base + Pdu.BHS_LENGTH, ahsLength);
+    ByteBuf data = dataLength == 0 ? Unpooled.EMPTY_BUFFER
+        : copy(message, base + Pdu.BHS_LENGTH + ahsLength, dataLength);
+    postReceive(index);
+    Pdu pdu = Pdus.wrap(bhs, ahs, data);
+    if (pdu instanceof ScsiCommandPdu cmd && (header.readStagValid() || header.writeStagValid())) {
+      tasks.put(cmd.itt(), new TaskBuffers(header, dataLength));
+    } else if (pdu instanceof DataOutPdu out && out.ttt() == UNSOLICITED_TTT) {
+      TaskBuffers t = tasks.get(out.itt());
+      if (t != null) t.unsolicited = Math.max(t.unsolicited, out.bufferOffset() + dataLength);
+    }
+    if (listener == null) {
+      pdu.release();
+      return;
+    }
+    listener.controlNotify(pdu);
+  }
+
+  private static ByteBuf copy(ByteBuf from, int index, int length) {
+    ByteBuf b = PooledByteBufAllocator.DEFAULT.buffer(length, length);
+    b.writeBytes(from, index, length);
+    return b;
+  }
+
+  /** RFC 5046 §9.3-9.4: answer a Hello with our versions and ORD; reject a version we lack. */
+  private void hello(ByteBuf message, int index) {
+    message.readerIndex(0);
+    IserHello.Hello hello = IserHello.Hello.decode(message, format);
+    postReceive(index);
+    if (hello == null) {
+      fail("truncated iSER Hello");
+      return;
+    }
+    int ours = format == IserHeader.Format.RFC5046 ? IserHello.VERSION_RFC5046 : IserHello.VERSION_RFC7145;
+    boolean reject = ours < hello.minVersion() || ours > hello.maxVersion();
+    ByteBuf reply = PooledByteBufAllocator.DEFAULT.directBuffer(format.length);
+    new IserHello.HelloReply(reject, ours, ours, Math.min(rdma.ord(), Math.max(hello.ird(), 1))).encode(reply, format);
+    long wrId = nextWrId++;
+    pending.put(wrId, wc -> { });
+    rdma.postSend(SendRequest.of(wrId, reply));
+    if (reject) {
+      log.warn("iSER connection {}: Hello for versions {}..{}, we speak {}; rejected", remoteAddress(),
+          hello.minVersion(), hello.maxVersion(), ours);
+      terminate();
+    }
+  }
+
+  private void event(ConnectionEvent e) {
+    if (e.type() == ConnectionEvent.Type.ESTABLISHED) return;
+    String reason = e.detail() != null ? e.detail() : e.type().toString().toLowerCase();
+    terminated(reason);
+  }
+
+  private void terminated(String reason) {
+    if (terminated) return;
+    terminated = true;
+    tasks.clear();
+    if (listener != null) listener.connectionTerminateNotify(reason);
+    // Flushed completions arrive right after the event; free the memory once they have.
+    rdma.context().runOnContext(v -> pd.close());
+  }
+
+  private void fail(String reason) {
+    log.warn("iSER connection {}: {}", remoteAddress(), reason);
+    terminated(reason);
+    rdma.disconnect();
+  }
+
+  // ------------------------------------------------------------------ Datamover Interface
+
+  @Override
+  public Future<Void> sendControl(TargetPdu pdu) {
+    if (terminated) {
+      pdu.release();
+      return Future.failedFuture("iSER connection is closed");
+    }
+    int dataLength = pdu.data().readableBytes();
+    // RFC 7145 §6.3 / Linux: the initiator's buffers hold InitiatorRecvDataSegmentLength bytes of data.
+    if (dataLength > initiatorRecvDataSegmentLength) {
+      pdu.release();
+      return Future.failedFuture(new IllegalArgumentException("data segment of " + dataLength
+          + " bytes exceeds InitiatorRecvDataSegmentLength " + initiatorRecvDataSegmentLength));
+    }
+    ByteBuf headers = PooledByteBufAllocator.DEFAULT.directBuffer(format.length + Pdu.BHS_LENGTH
+        + pdu.ahs().readableBytes());
+    IserHeader.control().encode(headers, format);
+    headers.writeBytes(pdu.bhs(), pdu.bhs().readerIndex(), Pdu.BHS_LENGTH);
+    headers.writeBytes(pdu.ahs(), pdu.ahs().readerIndex(), pdu.ahs().readableBytes());
+    CompositeByteBuf payload = PooledByteBufAllocator.DEFAULT.compositeDirectBuffer(2);
+    payload.addComponent(true, headers);
+    if (dataLength > 0) payload.addComponent(true, pdu.data().retainedSlice());
+    SendRequest send = SendRequest.of(nextWrId++, payload);
+    if (pdu instanceof ScsiResponsePdu && sendWithInvalidate) {
+      TaskBuffers t = tasks.get(pdu.itt());
+      if (t != null) {
+        // As Linux isert: invalidate the Read STag if there is one, else the Write STag.
+        send = send.withInvalidate(t.header.readStagValid() ? t.header.readStag() : t.header.writeStag());
+      }
+    }
+    pdu.release();
+    return post(send.wrId(), send);
+  }
+
+  private Future<Void> post(long wrId, Object request) {
+    Promise<Void> p = Promise.promise();
+    pending.put(wrId, wc -> {
+      if (wc.ok()) p.complete();
+      else p.fail(wc.opcode() + " " + wc.status() + (wc.detail() == null ? "" : ": " + wc.detail()));
+    });
+    try {
+      if (request instanceof SendRequest s) rdma.postSend(s);
+      else if (request instanceof WriteRequest w) rdma.postWrite(w);
+      else rdma.postRead((ReadRequest) request);
+    } catch (RuntimeException e) {
+      pending.remove(wrId);
+      p.tryFail(e);
+    }
+    return p.future();
+  }
+
+  @Override
+  public Future<Void> putData(DataInPdu pdu) {
+    TaskBuffers t = tasks.get(pdu.itt());
+    if (terminated || t == null || !t.header.readStagValid()) {
+      int itt = pdu.itt();
+      pdu.release();
+      return Future.failedFuture(terminated ? "iSER connection is closed"
+          : "task 0x" + Integer.toHexString(itt) + " advertised no Read STag");
+    }
+    // RFC 7145 §7.3.4: Data-In is an RDMA Write to Read Base Offset + BufferOffset.
+    WriteRequest w = WriteRequest.of(nextWrId++, pdu.data().retainedSlice(), t.header.readStag(),
+        t.header.readBaseOffset() + Integer.toUnsignedLong(pdu.bufferOffset()));
+    pdu.release();
+    return post(w.wrId(), w);
+  }
+
+  @Override
+  public Future<Void> getData(R2tPdu r2t) {
+    int itt = r2t.itt();
+    TaskBuffers t = tasks.get(itt);
+    int offset = r2t.bufferOffset();
+    int length = r2t.desiredDataTransferLength();
+    if (terminated || t == null || !t.header.writeStagValid() || offset < t.unsolicited || length < 0) {
+      r2t.release();
+      return Future.failedFuture(terminated ? "iSER connection is closed"
+          : "task 0x" + Integer.toHexString(itt) + " has no Write STag for offset " + offset);
+    }
+    // RFC 7145 §7.3.5: the Write Base Offset names the first byte after the unsolicited data.
+    long remote = t.header.writeBaseOffset() + (offset - t.unsolicited);
+    MemoryRegion sink = pd.allocate(length, Access.of(Access.LOCAL_WRITE));
+    long lun = r2t.lun();
+    int ttt = r2t.ttt();
+    int r2tSn = r2t.r2tSn();
+    r2t.release();
+    long wrId = nextWrId++;
+    Promise<Void> p = Promise.promise();
+    pending.put(wrId, wc -> {
+      if (!wc.ok()) {
+        sink.deregister();
+        p.fail("RDMA Read for task 0x" + Integer.toHexString(itt) + ": " + wc.status());
+        return;
+      }
+      DataOutPdu out = new DataOutPdu();
+      out.finalBit(true);
+      out.lun(lun);
+      out.itt(itt);
+      out.ttt(ttt);
+      out.dataSn(0);
+      out.bufferOffset(offset);
+      out.data(sink.buffer().retainedSlice(0, length));
+      sink.deregister();
+      p.complete();
+      if (listener == null) {
+        out.release();
+        return;
+      }
+      listener.controlNotify(out);
+      listener.dataCompletionNotify(itt, r2tSn);
+    });
+    try {
+      rdma.postRead(ReadRequest.of(wrId, sink, 0, length, t.header.writeStag(), remote));
+    } catch (RuntimeException e) {
+      pending.remove(wrId);
+      sink.deregister();
+      return Future.failedFuture(e);
+    }
+    return p.future();
+  }
+
+  @Override
+  public void noticeKeyValues(DatamoverKeys keys) {
+    this.pendingKeys = keys;
+  }
+
+  @Override
+  public void enableDatamover() {
+    DatamoverKeys k = pendingKeys;
+    if (k == null) return;
+    // RFC 7145 §6.3: the iSCSI layer passes InitiatorRecvDataSegmentLength here; digests stay off
+    // (RFC 7145 §6.1: iSER has no digests).
+    initiatorRecvDataSegmentLength = k.initiatorMaxRecvDataSegmentLength();
+    if (k.headerDigest() || k.dataDigest()) {
+      log.warn("iSER connection {}: digests were negotiated; iSER carries none", remoteAddress());
+    }
+  }
+
+  @Override
+  public void deallocateTaskResources(int itt) {
+    tasks.remove(itt);
+  }
+
+  @Override
+  public void pause() {
+    // Flow control is the receive ring (credits) and the iSCSI command window.
+  }
+
+  @Override
+  public void resume() {
+  }
+
+  @Override
+  public Future<Void> terminate() {
+    return rdma.disconnect();
+  }
+}
