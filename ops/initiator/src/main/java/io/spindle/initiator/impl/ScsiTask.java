@@ -251,6 +251,8 @@ final class ScsiTask {
   }
 
   private static final int MAX_DATA_IN = 1 << 20;
+  /** More separate gaps than this when the status arrives: ask for all unacknowledged data at once (R-Data). */
+  private static final int MAX_SNACK_RUNS = 4;
 
   private void place(DataInPdu d, int n) {
     int offset = d.bufferOffset();
@@ -280,8 +282,8 @@ final class ScsiTask {
 
   /**
    * The response once the held status and all its Data-In are here. When the status has just
-   * arrived and Data-In is still missing, asks again for every missing run: one Data/R2T SNACK
-   * for a single run, an R-Data SNACK for all unacknowledged data when there are several
+   * arrived and Data-In is still missing, asks for the tail it revealed with a Data/R2T SNACK,
+   * or, when the data is riddled with gaps, for all unacknowledged data with one R-Data SNACK
    * (RFC 7143 §7.3.1, §11.16.1).
    */
   private ScsiResponse complete(List<Pdu> out, boolean statusJustArrived) {
@@ -297,11 +299,12 @@ final class ScsiTask {
           ? st.dataInCount : seen.nextSetBit(i))) {
         runs++;
       }
-      if (runs > 1) {
+      if (runs > MAX_SNACK_RUNS) {
         out.add(rDataSnack());
-      } else {
-        snackGaps(expDataSn, st.dataInCount, out);
-        snackedTo = Math.max(snackedTo, st.dataInCount);
+      } else if (snackedTo < st.dataInCount) {
+        // Only the tail the status revealed: the earlier gaps were asked for when they showed.
+        snackGaps(snackedTo, st.dataInCount, out);
+        snackedTo = st.dataInCount;
       }
     }
     return null;
