@@ -291,7 +291,7 @@ class TgtInteropTest {
 
   @Test
   void verifyWorkloadSurvivesCorruptedDigestsAtErl0() {
-    VerifyWorkload.Result r = verify(0, 1, Duration.ofSeconds(4), Duration.ZERO, 0.01, 0.005, 13);
+    VerifyWorkload.Result r = verify(0, 1, Duration.ofSeconds(4), Duration.ZERO, 0.005, 0.002, 13);
     assertTrue(r.ok(), r.toString());
   }
 }

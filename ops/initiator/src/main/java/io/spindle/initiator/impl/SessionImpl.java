@@ -1153,10 +1153,7 @@ final class SessionImpl implements Session {
     commands.sort(Comparator.comparingInt((Command c) -> c.task.cmdSn - cmdSn));
     for (int i = commands.size() - 1; i >= 0; i--) {
       Command c = commands.get(i);
-      if (c.task.attempts >= MAX_ATTEMPTS) {
-        c.fail(cause);
-        continue;
-      }
+      // Not limited by MAX_ATTEMPTS: a command need not have caused the loss; its timeout bounds it.
       active.remove(c.itt, c);
       c.task.reset();
       c.task.attempts++;
