@@ -33,6 +33,18 @@ public final class InitiatorOptions {
   public static final boolean DEFAULT_SECURITY_NEGOTIATION = true;
   public static final long DEFAULT_LOGIN_TIMEOUT_MILLIS = 10_000;
   public static final long DEFAULT_COMMAND_TIMEOUT_MILLIS = 30_000;
+  /** Connections per session offered as MaxConnections and opened after the leading login (RFC 7143 §13.2). */
+  public static final int DEFAULT_MAX_CONNECTIONS = 1;
+  /** RFC 7143 §13.15 default: seconds to wait before logout or task reassignment after a connection loss. */
+  public static final int DEFAULT_TIME2WAIT = 2;
+  /** RFC 7143 §13.16 default: seconds after Time2Wait for which the target keeps the failed connection's tasks. */
+  public static final int DEFAULT_TIME2RETAIN = 20;
+  /**
+   * False: a lost session fails its commands. True: a session that cannot recover a connection
+   * (ERL 0 and 1, or ERL 2 after Time2Retain) logs in again with the same ISID and re-issues
+   * every command still in flight, as Linux open-iscsi does at ERL 0.
+   */
+  public static final boolean DEFAULT_SESSION_RECOVERY = false;
 
   private String initiatorName = DEFAULT_INITIATOR_NAME;
   private long isid = DEFAULT_ISID;
@@ -48,6 +60,11 @@ public final class InitiatorOptions {
   private boolean securityNegotiation = DEFAULT_SECURITY_NEGOTIATION;
   private long loginTimeoutMillis = DEFAULT_LOGIN_TIMEOUT_MILLIS;
   private long commandTimeoutMillis = DEFAULT_COMMAND_TIMEOUT_MILLIS;
+  private int maxConnections = DEFAULT_MAX_CONNECTIONS;
+  private int defaultTime2Wait = DEFAULT_TIME2WAIT;
+  private int defaultTime2Retain = DEFAULT_TIME2RETAIN;
+  private boolean sessionRecovery = DEFAULT_SESSION_RECOVERY;
+  private FaultInjector faultInjector = FaultInjector.NONE;
   private final List<TextKeys.Pair> extraKeys = new ArrayList<>();
 
   public InitiatorOptions() {
@@ -68,6 +85,11 @@ public final class InitiatorOptions {
     securityNegotiation = other.securityNegotiation;
     loginTimeoutMillis = other.loginTimeoutMillis;
     commandTimeoutMillis = other.commandTimeoutMillis;
+    maxConnections = other.maxConnections;
+    defaultTime2Wait = other.defaultTime2Wait;
+    defaultTime2Retain = other.defaultTime2Retain;
+    sessionRecovery = other.sessionRecovery;
+    faultInjector = other.faultInjector;
     extraKeys.addAll(other.extraKeys);
   }
 
@@ -203,6 +225,56 @@ public final class InitiatorOptions {
   public InitiatorOptions setCommandTimeoutMillis(long v) {
     if (v <= 0) throw new IllegalArgumentException("command timeout must be positive");
     this.commandTimeoutMillis = v;
+    return this;
+  }
+
+  /** MaxConnections offered; a session opens this many connections when the target agrees (RFC 7143 §13.2). */
+  public int getMaxConnections() {
+    return maxConnections;
+  }
+
+  public InitiatorOptions setMaxConnections(int v) {
+    this.maxConnections = range("MaxConnections", v, 1, 65535);
+    return this;
+  }
+
+  /** DefaultTime2Wait offered (the larger of both sides wins, RFC 7143 §13.15). */
+  public int getDefaultTime2Wait() {
+    return defaultTime2Wait;
+  }
+
+  public InitiatorOptions setDefaultTime2Wait(int v) {
+    this.defaultTime2Wait = range("DefaultTime2Wait", v, 0, 3600);
+    return this;
+  }
+
+  /** DefaultTime2Retain offered (the smaller of both sides wins, RFC 7143 §13.16). */
+  public int getDefaultTime2Retain() {
+    return defaultTime2Retain;
+  }
+
+  public InitiatorOptions setDefaultTime2Retain(int v) {
+    this.defaultTime2Retain = range("DefaultTime2Retain", v, 0, 3600);
+    return this;
+  }
+
+  /** See {@link #DEFAULT_SESSION_RECOVERY}. */
+  public boolean isSessionRecovery() {
+    return sessionRecovery;
+  }
+
+  public InitiatorOptions setSessionRecovery(boolean sessionRecovery) {
+    this.sessionRecovery = sessionRecovery;
+    return this;
+  }
+
+  /** Faults to inject into what this initiator sends (tests and the verify workload); none by default. */
+  public FaultInjector getFaultInjector() {
+    return faultInjector;
+  }
+
+  public InitiatorOptions setFaultInjector(FaultInjector faultInjector) {
+    this.faultInjector = Objects.requireNonNull(faultInjector);
     return this;
   }
 

@@ -6,13 +6,16 @@ import io.vertx.core.Future;
 import java.util.List;
 
 /**
- * A logged-in iSCSI session over one connection (RFC 7143 §4): numbers commands (CmdSN,
+ * A logged-in iSCSI session over one or more connections (RFC 7143 §4): numbers commands (CmdSN,
  * ExpStatSN), keeps them inside the target's MaxCmdSN window (queueing the rest), sends
  * immediate and unsolicited data and R2T-solicited Data-Out, and reassembles Data-In.
  *
- * <p>Methods may be called from any thread; the session's state lives on its connection's
- * Vert.x context and futures complete there. Any number of commands may be outstanding.
- * When the connection closes every pending future fails with {@link ConnectionClosedException};
+ * <p>Methods may be called from any thread; the session's state lives on one Vert.x context
+ * (every connection of the session runs on it) and futures complete there. Any number of
+ * commands may be outstanding. With {@link InitiatorOptions#setMaxConnections} above 1 commands
+ * are spread over the connections. Recovery from lost connections and digest errors follows the
+ * negotiated ErrorRecoveryLevel (see {@link InitiatorOptions#isSessionRecovery()}); when the
+ * session cannot recover, every pending future fails with {@link ConnectionClosedException};
  * each exchange fails with {@link RequestTimeoutException} after the command timeout.
  *
  * <p>LUN numbers are SAM-5 single-level LUNs (peripheral addressing below 256, flat above).
@@ -28,7 +31,17 @@ public interface Session {
 
   NegotiatedParameters parameters();
 
+  /** The first live connection of the session (the leading one unless it was lost). */
   Connection connection();
+
+  /** The session's live connections (RFC 7143 §13.2 MaxConnections), in login order. */
+  List<Connection> connections();
+
+  /**
+   * Recovery actions taken so far: connection recoveries, session re-logins, command retries and
+   * commands sent again as new tasks (RFC 7143 §7).
+   */
+  int recoveries();
 
   /** Commands sent or queued and not yet completed. */
   int outstanding();

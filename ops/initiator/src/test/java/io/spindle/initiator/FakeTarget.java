@@ -34,6 +34,7 @@ final class FakeTarget {
     int expCmdSn = 1;
     /** The window the target advertises; tests narrow it. */
     int maxCmdSn = 64;
+    boolean loggedIn;
 
     Conn(NetSocketInternal socket) {
       this.socket = socket;
@@ -52,7 +53,9 @@ final class FakeTarget {
 
   private final NetServer server;
   private final Script script;
-  final List<Conn> connections = new ArrayList<>();
+  final List<Conn> connections = new java.util.concurrent.CopyOnWriteArrayList<>();
+  /** TSIH and CID of each Login Request that opened a login, in order. */
+  final List<List<Integer>> logins = new java.util.concurrent.CopyOnWriteArrayList<>();
   int initialMaxCmdSn = 64;
 
   private FakeTarget(Vertx vertx, Script script) {
@@ -93,6 +96,8 @@ final class FakeTarget {
 
   private void handle(Conn c, InitiatorPdu pdu) {
     if (pdu instanceof LoginRequestPdu req) {
+      if (req.csg() == 0 || !c.loggedIn) logins.add(List.of(req.tsih(), req.cid()));
+      c.loggedIn = true;
       LoginResponsePdu resp = new LoginResponsePdu();
       resp.isid(req.isid()).itt(req.itt());
       List<TextKeys.Pair> answers = new ArrayList<>();

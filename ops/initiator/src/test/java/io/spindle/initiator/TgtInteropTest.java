@@ -10,6 +10,8 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufUtil;
 import io.netty.buffer.Unpooled;
+import io.spindle.initiator.cli.IscsiUrl;
+import io.spindle.initiator.cli.VerifyWorkload;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import java.io.File;
@@ -260,5 +262,36 @@ class TgtInteropTest {
     } finally {
       Await.result(direct.close(), WAIT);
     }
+  }
+
+  private static VerifyWorkload.Result verify(int erl, int connections, Duration duration, Duration kill,
+      double corruptData, double corruptHeader, long seed) {
+    VerifyWorkload.Settings settings = new VerifyWorkload.Settings(
+        new IscsiUrl("127.0.0.1", port, TARGET, LUN), erl, connections, 8, duration, kill, corruptData,
+        corruptHeader, BLOCK, 256 << 10, seed, 8L << 20);
+    return new VerifyWorkload(settings, System.err).run(vertx);
+  }
+
+  @Test
+  void verifyWorkloadNegotiatesDownToErl0AndOneConnection() {
+    // tgt offers ErrorRecoveryLevel=0 and MaxConnections=1: the workload asks for 2 and 2 and gets the minimum.
+    VerifyWorkload.Result r = verify(2, 2, Duration.ofSeconds(4), Duration.ZERO, 0, 0, 11);
+    assertTrue(r.ok(), r.toString());
+    assertTrue(r.commands() > 0, r.toString());
+    assertEquals(0, r.recoveries(), r.toString());
+  }
+
+  @Test
+  void verifyWorkloadRecoversKilledConnectionsBySessionReloginAtErl0() {
+    // The ERL 0 policy: a lost connection is a lost session; log in again and re-issue what was in flight.
+    VerifyWorkload.Result r = verify(0, 1, Duration.ofSeconds(5), Duration.ofMillis(1500), 0, 0, 12);
+    assertTrue(r.ok(), r.toString());
+    assertTrue(r.recoveries() >= 1, "no connection was killed: " + r);
+  }
+
+  @Test
+  void verifyWorkloadSurvivesCorruptedDigestsAtErl0() {
+    VerifyWorkload.Result r = verify(0, 1, Duration.ofSeconds(4), Duration.ZERO, 0.005, 0.002, 13);
+    assertTrue(r.ok(), r.toString());
   }
 }

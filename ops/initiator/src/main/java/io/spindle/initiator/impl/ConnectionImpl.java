@@ -5,6 +5,7 @@ import io.netty.channel.ChannelPipeline;
 import io.netty.util.ReferenceCountUtil;
 import io.spindle.initiator.Connection;
 import io.spindle.initiator.ConnectionClosedException;
+import io.spindle.initiator.FaultInjector;
 import io.spindle.iscsi.codec.CodecLimits;
 import io.spindle.iscsi.codec.FramingError;
 import io.spindle.iscsi.codec.PduDecoder;
@@ -19,6 +20,8 @@ import io.vertx.core.net.NetClient;
 import io.vertx.core.net.NetSocket;
 import java.net.InetSocketAddress;
 import java.net.SocketAddress;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -47,6 +50,7 @@ public final class ConnectionImpl implements Connection {
   private final CodecLimits limits;
   private final Promise<Throwable> closed;
   private Handler<Pdu> observer;
+  private FaultInjector faults = FaultInjector.NONE;
   private Listener listener;
   private Throwable closeReason;
   private boolean closing;
@@ -173,13 +177,45 @@ public final class ConnectionImpl implements Connection {
     socket.close();
   }
 
+  /** Faults to apply to what {@link #write} sends from now on (full feature phase). */
+  void faults(FaultInjector faults) {
+    this.faults = faults;
+  }
+
   /** Writes a PDU; ownership passes. Called on the context. */
   Future<Void> write(Pdu pdu) {
     if (closing) {
       pdu.release();
       return Future.failedFuture(new ConnectionClosedException("connection is closing", closeReason));
     }
+    if (faults != FaultInjector.NONE) {
+      FaultInjector.Fault f = faults.onSend(pdu);
+      if ((f == FaultInjector.Fault.HEADER_DIGEST && limits.headerDigest())
+          || (f == FaultInjector.Fault.DATA_DIGEST && limits.dataDigest() && pdu.data().isReadable())) {
+        return writeCorrupted(pdu, f);
+      }
+    }
     return socket.writeMessage(pdu);
+  }
+
+  /**
+   * Encodes as the pipeline would, then flips the lowest bit of the chosen digest (the last byte
+   * of the header buffer or of the trailer, RFC 7143 §11.2), and writes the pieces as raw bytes.
+   */
+  private Future<Void> writeCorrupted(Pdu pdu, FaultInjector.Fault fault) {
+    List<Object> parts = new ArrayList<>(3);
+    try {
+      PduEncoder.encode(socket.channelHandlerContext().alloc(), pdu, limits.headerDigest(), limits.dataDigest(),
+          parts);
+    } finally {
+      pdu.release();
+    }
+    ByteBuf victim = (ByteBuf) (fault == FaultInjector.Fault.HEADER_DIGEST ? parts.get(0) : parts.get(parts.size() - 1));
+    int at = victim.writerIndex() - 1;
+    victim.setByte(at, victim.getByte(at) ^ 0x01);
+    Future<Void> last = null;
+    for (Object part : parts) last = socket.writeMessage(part);
+    return last;
   }
 
   @Override

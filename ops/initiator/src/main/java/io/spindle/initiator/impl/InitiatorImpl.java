@@ -60,12 +60,11 @@ public final class InitiatorImpl implements IscsiInitiator {
   }
 
   private Future<SessionImpl> loginSession(String host, int port, String targetName, long isid) {
+    SessionImpl.Connector connector = context -> ConnectionImpl.connect(context, client, host, port);
     return open(host, port).compose(c -> c.onContext(() ->
-        new LoginExchange(c, options, targetName, isid).start().map(result -> {
-          SessionImpl s = new SessionImpl(c, options, targetName, result);
-          s.attach();
-          return s;
-        })));
+        new LoginExchange(c, options, LoginExchange.Request.leading(targetName, isid)).start()
+            .map(result -> new SessionImpl(c, connector, options, targetName, result))))
+        .compose(SessionImpl::openConnections);
   }
 
   @Override

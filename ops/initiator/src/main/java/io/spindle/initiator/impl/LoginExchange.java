@@ -8,6 +8,13 @@ import io.spindle.initiator.InitiatorOptions;
 import io.spindle.initiator.LoginException;
 import io.spindle.initiator.NegotiatedParameters;
 import io.spindle.initiator.RequestTimeoutException;
+import io.spindle.iscsi.negotiation.ConnectionParameters;
+import io.spindle.iscsi.negotiation.InitiatorNegotiator;
+import io.spindle.iscsi.negotiation.Key;
+import io.spindle.iscsi.negotiation.NegotiationException;
+import io.spindle.iscsi.negotiation.OperationalOptions;
+import io.spindle.iscsi.negotiation.SessionParameters;
+import io.spindle.iscsi.negotiation.Stage;
 import io.spindle.iscsi.pdu.LoginRequestPdu;
 import io.spindle.iscsi.pdu.LoginResponsePdu;
 import io.spindle.iscsi.pdu.Pdu;
@@ -24,43 +31,75 @@ import java.util.Set;
  * Drives one login (RFC 7143 §6.3, §11.12) on a fresh connection: the security stage with
  * AuthMethod=None (or none at all), then the operational stage, stepping with the T bit,
  * fetching C-bit continued answers with empty requests, until the target transits to full
- * feature phase. Completes with what the session needs to start numbering commands.
+ * feature phase. The keys are negotiated by the shared {@link InitiatorNegotiator}, so the
+ * initiator applies the same result rules as the target.
+ *
+ * <p>A leading login (TSIH 0) creates or reinstates a session; a login with the session's TSIH
+ * adds a connection or, with the CID of a failed one, reinstates it (RFC 7143 §6.3.4, §7.2.3).
  */
 final class LoginExchange implements ConnectionImpl.Listener {
 
-  /** RFC 7143 §6.3: stages of the CSG/NSG fields. */
-  static final int SECURITY = 0;
-  static final int OPERATIONAL = 1;
-  static final int FULL_FEATURE = 3;
   /** Bound on request/response rounds, so a target that never transits cannot keep us forever. */
   private static final int MAX_ROUNDS = 16;
   static final int LOGIN_ITT = 0;
 
   /** What a completed login hands to the session. */
-  record Result(long isid, int tsih, int cmdSn, int expStatSn, int expCmdSn, int maxCmdSn,
+  record Result(long isid, int tsih, int cid, int cmdSn, int expStatSn, int expCmdSn, int maxCmdSn,
       NegotiatedParameters parameters) {
+  }
+
+  /** Who logs in where: a new session ({@code tsih} 0, {@code session} null) or a connection of an existing one. */
+  record Request(String targetName, long isid, int tsih, int cid, int cmdSn, int expStatSn,
+      NegotiatedParameters session) {
+
+    static Request leading(String targetName, long isid) {
+      return new Request(targetName, isid, 0, 0, 1, 0, null);
+    }
   }
 
   private final ConnectionImpl connection;
   private final InitiatorOptions options;
-  private final String targetName;
-  private final long isid;
-  private final int cmdSn = 1;
+  private final Request request;
+  private final InitiatorNegotiator negotiator;
   private final Promise<Result> promise;
   private final List<Pair> fromTarget = new ArrayList<>();
-  private final Set<String> offered = new HashSet<>();
+  private final Set<String> extraKeys = new HashSet<>();
   private CompositeByteBuf partial;
-  private int stage;
+  private Stage stage;
   private int expStatSn;
   private int rounds;
   private long timer = -1;
 
-  LoginExchange(ConnectionImpl connection, InitiatorOptions options, String targetName, long isid) {
+  LoginExchange(ConnectionImpl connection, InitiatorOptions options, Request request) {
     this.connection = connection;
     this.options = options;
-    this.targetName = targetName;
-    this.isid = isid;
+    this.request = request;
+    this.expStatSn = request.expStatSn();
+    this.negotiator = new InitiatorNegotiator(operationalOptions(options), options.getInitiatorName(),
+        request.targetName());
+    for (Pair p : options.getExtraKeys()) extraKeys.add(p.key());
     this.promise = connection.context().promise();
+  }
+
+  /** The offer, from the initiator's options. */
+  static OperationalOptions operationalOptions(InitiatorOptions o) {
+    return new OperationalOptions()
+        .headerDigest(o.getHeaderDigest())
+        .dataDigest(o.getDataDigest())
+        .maxRecvDataSegmentLength(o.getMaxRecvDataSegmentLength())
+        .immediateData(o.isImmediateData())
+        .initialR2T(o.isInitialR2t())
+        .maxBurstLength(o.getMaxBurstLength())
+        .firstBurstLength(Math.min(o.getFirstBurstLength(), o.getMaxBurstLength()))
+        .maxOutstandingR2T(o.getMaxOutstandingR2t())
+        .errorRecoveryLevel(o.getErrorRecoveryLevel())
+        .maxConnections(o.getMaxConnections())
+        .defaultTime2Wait(o.getDefaultTime2Wait())
+        .defaultTime2Retain(o.getDefaultTime2Retain());
+  }
+
+  private boolean leading() {
+    return request.session() == null;
   }
 
   /** Starts on the connection's context. */
@@ -71,34 +110,42 @@ final class LoginExchange implements ConnectionImpl.Listener {
       failAndClose(new RequestTimeoutException("login did not complete within " + options.getLoginTimeoutMillis()
           + " ms"));
     });
-    List<Pair> keys = LoginKeys.identity(options, targetName);
     if (options.isSecurityNegotiation()) {
-      stage = SECURITY;
-      keys.add(new Pair("AuthMethod", "None"));
-      send(SECURITY, OPERATIONAL, true, keys);
+      stage = Stage.SECURITY;
+      send(Stage.OPERATIONAL, true, negotiator.start(Stage.SECURITY));
     } else {
-      stage = OPERATIONAL;
-      keys.addAll(offer());
-      send(OPERATIONAL, FULL_FEATURE, true, keys);
+      stage = Stage.OPERATIONAL;
+      send(Stage.FULL_FEATURE, true, withExtras(negotiator.start(Stage.OPERATIONAL)));
     }
     return promise.future();
   }
 
-  private List<Pair> offer() {
-    List<Pair> keys = LoginKeys.offer(options, targetName == null);
-    for (Pair p : keys) offered.add(p.key());
-    return keys;
+  /**
+   * RFC 7143 §13: leading-only keys are not offered on a further connection of a session, the
+   * session values stand. The negotiator has no such mode yet, so they are filtered here and
+   * their missing answers are not held against the target (see {@link #finish}).
+   */
+  private List<Pair> withExtras(List<Pair> offers) {
+    List<Pair> out = new ArrayList<>();
+    for (Pair p : offers) {
+      Key k = Key.of(p.key());
+      if (!leading() && k != null && k.use == Key.Use.LEADING_ONLY && k.negotiated()) continue;
+      out.add(p);
+    }
+    if (leading() && request.targetName() != null) out.addAll(options.getExtraKeys());
+    return out;
   }
 
-  private void send(int csg, int nsg, boolean transit, List<Pair> keys) {
+  private void send(Stage next, boolean transit, List<Pair> keys) {
     if (++rounds > MAX_ROUNDS) {
       failAndClose(new LoginException("no transit to full feature phase after " + MAX_ROUNDS + " rounds"));
       return;
     }
     LoginRequestPdu req = new LoginRequestPdu();
-    req.transit(transit).stages(csg, transit ? nsg : 0);
-    req.isid(isid).tsih(0).cid(0).itt(LOGIN_ITT);
-    req.cmdSn(cmdSn).expStatSn(expStatSn);
+    req.transit(transit).stages(stage.code, transit ? next.code : 0);
+    req.isid(request.isid()).tsih(request.tsih()).cid(request.cid()).itt(LOGIN_ITT);
+    // RFC 7143 §11.12.6: a login on a further connection carries the session's current CmdSN.
+    req.cmdSn(request.cmdSn()).expStatSn(expStatSn);
     ByteBuf text = TextKeys.encode(keys);
     req.data(text);
     connection.write(req);
@@ -123,7 +170,7 @@ final class LoginExchange implements ConnectionImpl.Listener {
       failAndClose(new LoginException(r.statusClass(), r.statusDetail(), redirect));
       return;
     }
-    if (r.csg() != stage) {
+    if (r.csg() != stage.code) {
       failAndClose(new LoginException("target answered stage " + r.csg() + " to a request in stage " + stage));
       return;
     }
@@ -131,7 +178,7 @@ final class LoginExchange implements ConnectionImpl.Listener {
       // RFC 7143 §11.13.2: more text follows; an empty request with C=0, T=0 fetches it.
       if (partial == null) partial = Unpooled.compositeBuffer();
       partial.addComponent(true, r.data().retainedSlice());
-      send(stage, 0, false, List.of());
+      send(stage, false, List.of());
       return;
     }
     List<Pair> pairs;
@@ -152,50 +199,83 @@ final class LoginExchange implements ConnectionImpl.Listener {
       }
     }
     fromTarget.addAll(pairs);
-    if (stage == SECURITY) {
-      securityAnswer(r, pairs);
+    List<Pair> answers;
+    try {
+      answers = negotiator.receive(stage, withoutExtraAnswers(pairs));
+    } catch (NegotiationException e) {
+      failAndClose(new LoginException(e.getMessage()));
+      return;
+    }
+    if (stage == Stage.SECURITY) {
+      securityAnswer(r, answers);
     } else {
-      operationalAnswer(r, pairs);
+      operationalAnswer(r, answers);
     }
   }
 
-  private void securityAnswer(LoginResponsePdu r, List<Pair> pairs) {
-    for (Pair p : pairs) {
-      if (p.key().equals("AuthMethod") && !p.value().equals("None")) {
-        failAndClose(new LoginException("target requires AuthMethod=" + p.value() + ", only None is supported"));
-        return;
-      }
+  /** Answers to the probing extra keys are recorded in the parameters but not negotiated. */
+  private List<Pair> withoutExtraAnswers(List<Pair> pairs) {
+    if (extraKeys.isEmpty()) return pairs;
+    List<Pair> out = new ArrayList<>();
+    for (Pair p : pairs) if (!extraKeys.contains(p.key())) out.add(p);
+    return out;
+  }
+
+  private void securityAnswer(LoginResponsePdu r, List<Pair> answers) {
+    if (!"None".equals(negotiator.authMethod())) {
+      failAndClose(new LoginException("target requires AuthMethod=" + negotiator.authMethod()
+          + ", only None is supported"));
+      return;
     }
-    if (r.transit() && r.nsg() == OPERATIONAL) {
-      stage = OPERATIONAL;
-      send(OPERATIONAL, FULL_FEATURE, true, offer());
-    } else if (r.transit() && r.nsg() == FULL_FEATURE) {
+    if (r.transit() && r.nsg() == Stage.OPERATIONAL.code) {
+      stage = Stage.OPERATIONAL;
+      List<Pair> keys = new ArrayList<>(answers);
+      keys.addAll(withExtras(negotiator.operationalOffers()));
+      send(Stage.FULL_FEATURE, true, keys);
+    } else if (r.transit() && r.nsg() == Stage.FULL_FEATURE.code) {
       // RFC 7143 §6.3: going to full feature from security is allowed; the target accepted defaults.
       finish(r);
     } else {
-      send(SECURITY, OPERATIONAL, true, LoginKeys.answers(pairs, Set.of("AuthMethod")));
+      send(Stage.OPERATIONAL, true, answers);
     }
   }
 
-  private void operationalAnswer(LoginResponsePdu r, List<Pair> pairs) {
-    if (r.transit() && r.nsg() == FULL_FEATURE) {
+  private void operationalAnswer(LoginResponsePdu r, List<Pair> answers) {
+    if (r.transit() && r.nsg() == Stage.FULL_FEATURE.code) {
       finish(r);
     } else {
-      send(OPERATIONAL, FULL_FEATURE, true, LoginKeys.answers(pairs, offered));
+      send(Stage.FULL_FEATURE, true, answers);
     }
   }
 
   private void finish(LoginResponsePdu r) {
     NegotiatedParameters params;
     try {
-      params = LoginKeys.settle(options, fromTarget);
-    } catch (IllegalArgumentException e) {
+      if (leading()) negotiator.finish();
+      params = parameters();
+    } catch (NegotiationException | IllegalArgumentException e) {
       failAndClose(new LoginException(e.getMessage()));
       return;
     }
     cancelTimer();
     connection.listener(null);
-    promise.complete(new Result(isid, r.tsih(), cmdSn, expStatSn, r.expCmdSn(), r.maxCmdSn(), params));
+    // RFC 7143 §11.13: a new session's TSIH comes from the final response; a further connection keeps the session's.
+    int tsih = leading() ? r.tsih() : request.tsih();
+    promise.complete(new Result(request.isid(), tsih, request.cid(), request.cmdSn(), expStatSn, r.expCmdSn(),
+        r.maxCmdSn(), params));
+  }
+
+  private NegotiatedParameters parameters() {
+    ConnectionParameters c = negotiator.connectionParameters();
+    if (!leading()) {
+      return request.session().withConnection(c.headerDigest(), c.dataDigest(),
+          c.initiatorMaxRecvDataSegmentLength(), c.targetMaxRecvDataSegmentLength());
+    }
+    SessionParameters s = negotiator.sessionParameters();
+    return new NegotiatedParameters(c.headerDigest(), c.dataDigest(), c.initiatorMaxRecvDataSegmentLength(),
+        c.targetMaxRecvDataSegmentLength(), s.immediateData(), s.initialR2T(), s.firstBurstLength(),
+        s.maxBurstLength(), s.maxOutstandingR2T(), s.errorRecoveryLevel(), fromTarget, s.maxConnections(),
+        s.defaultTime2Wait(), s.defaultTime2Retain(), s.dataPduInOrder());
   }
 
   private void failAndClose(Throwable cause) {

@@ -7,8 +7,8 @@ import io.netty.buffer.Unpooled;
 import io.spindle.initiator.Cdbs;
 import io.spindle.initiator.Connection;
 import io.spindle.initiator.ConnectionClosedException;
-import io.spindle.initiator.IscsiInitiatorException;
 import io.spindle.initiator.InitiatorOptions;
+import io.spindle.initiator.IscsiInitiatorException;
 import io.spindle.initiator.NegotiatedParameters;
 import io.spindle.initiator.PduRejectedException;
 import io.spindle.initiator.PendingCommand;
@@ -22,10 +22,12 @@ import io.spindle.iscsi.pdu.LogoutRequestPdu;
 import io.spindle.iscsi.pdu.LogoutResponsePdu;
 import io.spindle.iscsi.pdu.NopInPdu;
 import io.spindle.iscsi.pdu.NopOutPdu;
+import io.spindle.iscsi.pdu.Opcode;
 import io.spindle.iscsi.pdu.Pdu;
 import io.spindle.iscsi.pdu.R2tPdu;
 import io.spindle.iscsi.pdu.RejectPdu;
 import io.spindle.iscsi.pdu.ScsiResponsePdu;
+import io.spindle.iscsi.pdu.SnackRequestPdu;
 import io.spindle.iscsi.pdu.TargetPdu;
 import io.spindle.iscsi.pdu.TaskMgmtRequestPdu;
 import io.spindle.iscsi.pdu.TaskMgmtResponsePdu;
@@ -35,73 +37,168 @@ import io.spindle.iscsi.text.TextKeys;
 import io.spindle.iscsi.text.TextKeys.Pair;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
+import io.vertx.core.internal.ContextInternal;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.TreeSet;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * A full-feature-phase session on one connection (RFC 7143 §3.2, §4.2). All state is confined
- * to the connection's context; public methods hop onto it. Non-immediate requests (SCSI
- * commands, Text) wait in a queue until CmdSN falls inside the window [ExpCmdSN, MaxCmdSN];
- * NOP-Out pings, task management and logout go immediately (I bit) without advancing CmdSN.
+ * A full-feature-phase session (RFC 7143 §3.2, §4.2) over one or more connections. All state,
+ * every connection's included, is confined to one Vert.x context: further connections are
+ * opened on it. Non-immediate requests (SCSI commands, Text) wait until CmdSN falls inside the
+ * window [ExpCmdSN, MaxCmdSN] (shared by the session); NOP-Out, task management and logout go
+ * immediately without advancing CmdSN. Commands are spread over the connections round-robin and
+ * keep allegiance to the one they were sent on; each connection has its own StatSN sequence.
+ *
+ * <p>Error recovery (RFC 7143 §7): at ERL 1 and 2 digest errors and sequence gaps are answered
+ * with SNACKs (see {@link ScsiTask}) and a Reject of a command for a data digest error with a
+ * retry. At ERL 2 a lost connection is recovered inside the session after DefaultTime2Wait:
+ * logout of the failed CID ("remove for recovery") on a live connection, or reinstatement of the
+ * CID on a new one, then TASK REASSIGN of each of its tasks. When that is not possible and
+ * {@link InitiatorOptions#isSessionRecovery()} is on, the session logs in again with the same ISID
+ * and re-issues its commands.
  */
-final class SessionImpl implements Session, ConnectionImpl.Listener {
+final class SessionImpl implements Session {
 
   private static final Logger log = LoggerFactory.getLogger(SessionImpl.class);
   /** RFC 7143 §11.2.1: the reserved tag value. */
   private static final int RESERVED_TAG = 0xffffffff;
+  /** Times one command may be sent as a new task before its failure is reported. */
+  private static final int MAX_ATTEMPTS = 5;
+  private static final long RETRY_DELAY_MILLIS = 500;
 
-  private final ConnectionImpl connection;
+  /** Opens TCP connections to the session's portal on a given context. */
+  interface Connector {
+    Future<ConnectionImpl> open(ContextInternal context);
+  }
+
+  private final ContextInternal context;
+  private final Connector connector;
   private final InitiatorOptions options;
   private final String targetName;
-  private final LoginExchange.Result login;
-  private final NegotiatedParameters params;
+  private final long isid;
+  private volatile int tsih;
+  private volatile NegotiatedParameters params;
   private final AtomicInteger ittSource = new AtomicInteger(LoginExchange.LOGIN_ITT + 1);
   private final Map<Integer, Exchange<?>> active = new HashMap<>();
   private final ArrayDeque<Exchange<?>> waiting = new ArrayDeque<>();
+  private final ArrayDeque<Exchange<?>> immediate = new ArrayDeque<>();
+  private final List<Link> links = new ArrayList<>();
+  private volatile List<Connection> connectionsView = List.of();
+  private volatile ConnectionImpl primary;
   private volatile int outstanding;
+  private final AtomicInteger recoveries = new AtomicInteger();
   private int cmdSn;
   private int expCmdSn;
   private int maxCmdSn;
-  private int expStatSn;
+  private int nextCid;
+  private int roundRobin;
+  /** Logout or close asked by the user: connection losses are not recovered. */
+  private boolean ending;
+  /** A session re-login is under way: the links it closes are not recovered one by one. */
+  private boolean relogging;
   private ConnectionClosedException closed;
 
-  SessionImpl(ConnectionImpl connection, InitiatorOptions options, String targetName, LoginExchange.Result login) {
-    this.connection = connection;
+  SessionImpl(ConnectionImpl connection, Connector connector, InitiatorOptions options, String targetName,
+      LoginExchange.Result login) {
+    this.context = connection.context();
+    this.connector = connector;
     this.options = options;
     this.targetName = targetName;
-    this.login = login;
+    this.isid = login.isid();
+    adopt(login);
+    attach(connection, login);
+  }
+
+  /** Session values of a leading login. RFC 7143 §4.2.2.1: the first command carries the login's CmdSN. */
+  private void adopt(LoginExchange.Result login) {
+    this.tsih = login.tsih();
     this.params = login.parameters();
-    // RFC 7143 §4.2.2.1: the first command carries the CmdSN of the login request.
     this.cmdSn = login.cmdSn();
     this.expCmdSn = login.expCmdSn();
     this.maxCmdSn = login.maxCmdSn();
-    this.expStatSn = login.expStatSn();
+    this.nextCid = login.cid() + 1;
   }
 
-  /** Takes over the connection once login succeeded: digests and our MaxRecvDataSegmentLength apply from now. */
-  void attach() {
+  /** Takes over a logged-in connection: digests and our MaxRecvDataSegmentLength apply from now. */
+  private Link attach(ConnectionImpl connection, LoginExchange.Result login) {
+    NegotiatedParameters p = login.parameters();
     // RFC 7143 §13.1, §13.12: negotiated digests and data segment limits start after the login phase.
-    connection.limits().digests(params.headerDigest(), params.dataDigest())
-        .maxRecvDataSegmentLength(params.maxRecvDataSegmentLength());
-    connection.listener(this);
+    connection.limits().digests(p.headerDigest(), p.dataDigest()).maxRecvDataSegmentLength(p.maxRecvDataSegmentLength());
+    Link l = new Link(connection, login.cid(), p, login.expStatSn());
+    if (targetName != null) connection.faults(options.getFaultInjector());
+    connection.listener(l);
+    links.add(l);
+    updateView();
+    return l;
+  }
+
+  private void updateView() {
+    List<Connection> view = new ArrayList<>();
+    for (Link l : links) view.add(l.connection);
+    connectionsView = List.copyOf(view);
+    if (!links.isEmpty()) primary = links.get(0).connection;
+  }
+
+  /**
+   * Opens the further connections the session may have (RFC 7143 §13.2: up to the negotiated
+   * MaxConnections, and no more than the options ask for). A connection that fails to log in is
+   * logged and left out; the session works with the ones it has.
+   */
+  Future<SessionImpl> openConnections() {
+    Promise<SessionImpl> done = context.promise();
+    context.runOnContext(v -> {
+      int want = Math.min(params.maxConnections(), options.getMaxConnections()) - links.size();
+      if (targetName == null || want <= 0) {
+        done.complete(this);
+        return;
+      }
+      List<Future<Link>> all = new ArrayList<>();
+      for (int i = 0; i < want; i++) all.add(addConnection(nextCid++, null));
+      Future.join(all).onComplete(ar -> done.complete(this));
+    });
+    return done.future();
+  }
+
+  /**
+   * Logs in a connection of this session (TSIH set): a new CID, or the CID of a failed connection
+   * to reinstate it (RFC 7143 §7.2.3: the target logs the old one out implicitly).
+   */
+  private Future<Link> addConnection(int cid, Link failed) {
+    NegotiatedParameters session = params;
+    int expStatSn = failed == null ? 0 : failed.expStatSn;
+    return connector.open(context).compose(c -> new LoginExchange(c, options,
+        new LoginExchange.Request(targetName, isid, tsih, cid, cmdSn, expStatSn, session)).start()
+        .map(result -> {
+          if (closed != null || relogging) {
+            c.close();
+            throw new ConnectionClosedException("session ended during the login of CID " + cid, null);
+          }
+          Link l = attach(c, result);
+          log.info("{}: connection CID {} logged in{}", this, cid, failed == null ? "" : " (reinstated)");
+          pump();
+          return l;
+        }))
+        .onFailure(err -> log.warn("{}: login of connection CID {} failed: {}", this, cid, err.getMessage()));
   }
 
   // ---- public API ----
 
   @Override
   public int tsih() {
-    return login.tsih();
+    return tsih;
   }
 
   @Override
   public long isid() {
-    return login.isid();
+    return isid;
   }
 
   @Override
@@ -116,7 +213,17 @@ final class SessionImpl implements Session, ConnectionImpl.Listener {
 
   @Override
   public Connection connection() {
-    return connection;
+    return primary;
+  }
+
+  @Override
+  public List<Connection> connections() {
+    return connectionsView;
+  }
+
+  @Override
+  public int recoveries() {
+    return recoveries.get();
   }
 
   @Override
@@ -134,36 +241,60 @@ final class SessionImpl implements Session, ConnectionImpl.Listener {
       if (dataOut != null && dataOut.refCnt() > 0) dataOut.release();
       return new PendingCommand(itt, Future.failedFuture(e));
     }
-    return new PendingCommand(itt, connection.onContext(() -> register(new Command(task))));
+    return new PendingCommand(itt, onContext(() -> register(new Command(task))));
   }
 
   @Override
   public Future<Void> nop() {
     int itt = nextItt();
-    return connection.onContext(() -> register(new Nop(itt)));
+    return onContext(() -> register(new Nop(itt)));
   }
 
   @Override
   public Future<Integer> taskManagement(int function, int lun, int refItt) {
     int itt = nextItt();
-    return connection.onContext(() -> register(new TaskManagement(itt, function, Cdbs.lun(lun), refItt)));
+    return onContext(() -> register(new TaskManagement(itt, function, Cdbs.lun(lun), refItt)));
   }
 
   @Override
   public Future<List<Pair>> text(List<Pair> request) {
     int itt = nextItt();
-    return connection.onContext(() -> register(new Text(itt, request)));
+    return onContext(() -> register(new Text(itt, request)));
   }
 
   @Override
   public Future<Void> logout() {
     int itt = nextItt();
-    return connection.onContext(() -> register(new Logout(itt)));
+    return onContext(() -> {
+      ending = true;
+      return register(new Logout(itt, LogoutRequestPdu.CLOSE_SESSION, 0, null));
+    });
   }
 
   @Override
   public Future<Void> close() {
-    return connection.close();
+    return onContext(() -> {
+      ending = true;
+      List<Future<Void>> all = new ArrayList<>();
+      for (Link l : new ArrayList<>(links)) all.add(l.connection.close());
+      if (all.isEmpty() && closed == null) failAll(new ConnectionClosedException("session closed", null));
+      return Future.join(all).mapEmpty();
+    });
+  }
+
+  private <T> Future<T> onContext(java.util.function.Supplier<Future<T>> action) {
+    if (context.isRunningOnContext()) return guarded(action);
+    Promise<T> p = context.promise();
+    context.runOnContext(v -> guarded(action).onComplete(p));
+    return p.future();
+  }
+
+  private static <T> Future<T> guarded(java.util.function.Supplier<Future<T>> action) {
+    try {
+      return action.get();
+    } catch (RuntimeException e) {
+      return Future.failedFuture(e);
+    }
   }
 
   private int nextItt() {
@@ -180,48 +311,75 @@ final class SessionImpl implements Session, ConnectionImpl.Listener {
       e.release();
       return Future.failedFuture(new ConnectionClosedException("session is closed", closed));
     }
-    e.timer = connection.context().owner().setTimer(options.getCommandTimeoutMillis(), id -> timeout(e));
-    if (e.ordered()) {
-      waiting.add(e);
-      pump();
-    } else {
-      active.put(e.itt, e);
-      e.start(cmdSn);
-    }
-    outstanding = active.size() + waiting.size();
+    e.timer = context.owner().setTimer(options.getCommandTimeoutMillis(), id -> timeout(e));
+    (e.ordered() ? waiting : immediate).add(e);
+    pump();
     return e.promise.future();
   }
 
-  /** Sends queued requests while CmdSN is inside the target's window (RFC 7143 §4.2.2.1). */
+  /**
+   * Sends what waits: immediate requests as soon as a connection is up, queued ones while CmdSN is
+   * inside the target's window (RFC 7143 §4.2.2.1), each on the next connection round-robin
+   * unless it was bound to one.
+   */
   private void pump() {
+    while (!immediate.isEmpty() && closed == null) {
+      Exchange<?> e = immediate.peek();
+      Link l = e.link != null ? (e.link.gone ? null : e.link) : pickLink();
+      if (l == null) {
+        if (e.link == null) break;
+        immediate.poll();
+        e.fail(new ConnectionClosedException(e + ": its connection is gone", null));
+        continue;
+      }
+      immediate.poll();
+      e.link = l;
+      active.put(e.itt, e);
+      e.start(cmdSn);
+    }
     while (!waiting.isEmpty() && Sn.lte(cmdSn, maxCmdSn) && closed == null) {
+      Link l = pickLink();
+      if (l == null) break;
       Exchange<?> e = waiting.poll();
+      e.link = l;
       active.put(e.itt, e);
       e.start(cmdSn++);
     }
-    outstanding = active.size() + waiting.size();
+    outstanding = active.size() + waiting.size() + immediate.size();
+  }
+
+  private Link pickLink() {
+    int n = links.size();
+    for (int i = 0; i < n; i++) {
+      Link l = links.get(Math.floorMod(roundRobin++, n));
+      if (!l.gone && !l.draining) return l;
+    }
+    return null;
   }
 
   private void timeout(Exchange<?> e) {
     e.timer = -1;
-    if (active.remove(e.itt, e) || waiting.remove(e)) {
+    if (active.remove(e.itt, e) || waiting.remove(e) || immediate.remove(e)) {
       e.fail(new RequestTimeoutException(e + " got no answer within " + options.getCommandTimeoutMillis() + " ms"));
-      outstanding = active.size() + waiting.size();
+      outstanding = active.size() + waiting.size() + immediate.size();
     }
   }
 
   private void done(Exchange<?> e) {
     active.remove(e.itt, e);
-    if (e.timer >= 0) connection.context().owner().cancelTimer(e.timer);
+    if (e.timer >= 0) context.owner().cancelTimer(e.timer);
     e.timer = -1;
-    outstanding = active.size() + waiting.size();
+    outstanding = active.size() + waiting.size() + immediate.size();
+    if (e.link != null && e.link.draining) logoutIfDrained(e.link);
   }
 
   /** Something the initiator is waiting for, keyed by its Initiator Task Tag. */
   private abstract class Exchange<T> {
     final int itt;
-    final Promise<T> promise = connection.context().promise();
+    final Promise<T> promise = context.promise();
     long timer = -1;
+    /** The connection it has allegiance to (RFC 7143 §5.3.2), null while queued or orphaned. */
+    Link link;
 
     Exchange(int itt) {
       this.itt = itt;
@@ -264,23 +422,41 @@ final class SessionImpl implements Session, ConnectionImpl.Listener {
 
     @Override
     void start(int sn) {
-      sendAll(task.start(sn, expStatSn, params));
+      link.sendAll(task.start(sn, link.expStatSn, link.params));
+    }
+
+    /** RFC 7143 §7.2.1: a retry is the same command (ITT, CmdSN, data) on the same connection. */
+    void retry() {
+      task.reset();
+      link.sendAll(task.start(task.cmdSn, link.expStatSn, link.params));
     }
 
     @Override
     void onPdu(TargetPdu pdu) {
+      List<Pdu> out = new ArrayList<>();
       ScsiResponse r;
-      if (pdu instanceof DataInPdu d) {
-        r = task.onDataIn(d);
-      } else if (pdu instanceof ScsiResponsePdu s) {
-        r = task.onResponse(s);
-      } else if (pdu instanceof R2tPdu r2t) {
-        sendAll(task.onR2t(r2t, expStatSn, params));
-        return;
-      } else {
-        throw new ScsiTask.ProtocolViolation("unexpected " + pdu + " for a SCSI command");
+      try {
+        if (pdu instanceof DataInPdu d) {
+          r = task.onDataIn(d, out);
+        } else if (pdu instanceof ScsiResponsePdu s) {
+          r = task.onResponse(s, out);
+        } else if (pdu instanceof R2tPdu r2t) {
+          task.onR2t(r2t, link.expStatSn, link.params, out);
+          r = null;
+        } else {
+          throw new ScsiTask.ProtocolViolation("unexpected " + pdu + " for a SCSI command");
+        }
+      } finally {
+        link.sendAll(out);
       }
       if (r == null) return;
+      if (isCrcError(r) && task.attempts < MAX_ATTEMPTS) {
+        // RFC 7143 §7.8: a task the target ended for a digest error is sent again as a new task.
+        log.info("{}: {} ended with a protocol service CRC error; sending it again", SessionImpl.this, this);
+        r.close();
+        reissue(this);
+        return;
+      }
       task.release();
       done(this);
       if (!promise.tryComplete(r)) r.close();
@@ -295,6 +471,22 @@ final class SessionImpl implements Session, ConnectionImpl.Listener {
     public String toString() {
       return "SCSI command ITT 0x" + Integer.toHexString(itt);
     }
+  }
+
+  /** SPC-5: CHECK CONDITION, ABORTED COMMAND, 47h/05h PROTOCOL SERVICE CRC ERROR (RFC 7143 §7.1.4.1). */
+  private static boolean isCrcError(ScsiResponse r) {
+    return r.status() == ScsiResponse.CHECK_CONDITION && r.senseKey() == 0x0b && r.asc() == 0x47 && r.ascq() == 0x05;
+  }
+
+  /** Sends a command again as a new task (new CmdSN), ahead of everything queued. */
+  private void reissue(Command c) {
+    recoveries.incrementAndGet();
+    active.remove(c.itt, c);
+    c.task.reset();
+    c.task.attempts++;
+    c.link = null;
+    waiting.addFirst(c);
+    pump();
   }
 
   private final class Nop extends Exchange<Void> {
@@ -312,8 +504,8 @@ final class SessionImpl implements Session, ConnectionImpl.Listener {
       NopOutPdu nop = new NopOutPdu();
       nop.immediate(true);
       nop.itt(itt);
-      nop.ttt(RESERVED_TAG).cmdSn(sn).expStatSn(expStatSn);
-      connection.write(nop);
+      nop.ttt(RESERVED_TAG).cmdSn(sn).expStatSn(link.expStatSn);
+      link.write(nop);
     }
 
     @Override
@@ -332,6 +524,8 @@ final class SessionImpl implements Session, ConnectionImpl.Listener {
     final int function;
     final long lun;
     final int refItt;
+    int refCmdSn;
+    int expDataSn;
 
     TaskManagement(int itt, int function, long lun, int refItt) {
       super(itt);
@@ -350,13 +544,19 @@ final class SessionImpl implements Session, ConnectionImpl.Listener {
       TaskMgmtRequestPdu tmf = new TaskMgmtRequestPdu();
       tmf.immediate(true);
       tmf.function(function).lun(lun).itt(itt);
-      boolean abortTask = function == TaskMgmtRequestPdu.ABORT_TASK;
-      tmf.referencedTaskTag(abortTask ? refItt : RESERVED_TAG);
-      // RFC 7143 §11.5.5: RefCmdSN is the CmdSN of the referenced task (ABORT TASK).
-      Exchange<?> ref = active.get(refItt);
-      tmf.refCmdSn(abortTask && ref instanceof Command c ? c.task.cmdSn : sn);
-      tmf.cmdSn(sn).expStatSn(expStatSn);
-      connection.write(tmf);
+      boolean referenced = function == TaskMgmtRequestPdu.ABORT_TASK || function == TaskMgmtRequestPdu.TASK_REASSIGN;
+      tmf.referencedTaskTag(referenced ? refItt : RESERVED_TAG);
+      if (function == TaskMgmtRequestPdu.TASK_REASSIGN) {
+        // RFC 7143 §11.5.4, §11.5.6: RefCmdSN and ExpDataSN (the first Data-In not received) of the task.
+        tmf.refCmdSn(refCmdSn);
+        tmf.bhs().setInt(36, expDataSn);
+      } else {
+        // RFC 7143 §11.5.4: RefCmdSN is the CmdSN of the referenced task (ABORT TASK).
+        Exchange<?> ref = active.get(refItt);
+        tmf.refCmdSn(function == TaskMgmtRequestPdu.ABORT_TASK && ref instanceof Command c ? c.task.cmdSn : sn);
+      }
+      tmf.cmdSn(sn).expStatSn(link.expStatSn);
+      link.write(tmf);
     }
 
     @Override
@@ -426,9 +626,9 @@ final class SessionImpl implements Session, ConnectionImpl.Listener {
       TextRequestPdu t = new TextRequestPdu();
       t.finalBit(true);
       t.itt(itt);
-      t.ttt(ttt).cmdSn(sn).expStatSn(expStatSn);
+      t.ttt(ttt).cmdSn(sn).expStatSn(link.expStatSn);
       t.data(data);
-      connection.write(t);
+      link.write(t);
     }
 
     @Override
@@ -463,9 +663,16 @@ final class SessionImpl implements Session, ConnectionImpl.Listener {
     }
   }
 
+  /** Logout (RFC 7143 §11.14): of the session, of one connection, or of a failed CID for recovery. */
   private final class Logout extends Exchange<Void> {
-    Logout(int itt) {
+    final int reason;
+    final int cid;
+
+    Logout(int itt, int reason, int cid, Link on) {
       super(itt);
+      this.reason = reason;
+      this.cid = cid;
+      this.link = on;
     }
 
     @Override
@@ -477,9 +684,10 @@ final class SessionImpl implements Session, ConnectionImpl.Listener {
     void start(int sn) {
       LogoutRequestPdu req = new LogoutRequestPdu();
       req.immediate(true);
-      req.reasonCode(LogoutRequestPdu.CLOSE_SESSION).itt(itt);
-      req.cmdSn(sn).expStatSn(expStatSn);
-      connection.write(req);
+      req.reasonCode(reason).itt(itt);
+      if (reason != LogoutRequestPdu.CLOSE_SESSION) req.cid(cid);
+      req.cmdSn(sn).expStatSn(link.expStatSn);
+      link.write(req);
     }
 
     @Override
@@ -488,71 +696,173 @@ final class SessionImpl implements Session, ConnectionImpl.Listener {
         throw new ScsiTask.ProtocolViolation("unexpected " + pdu + " for Logout");
       }
       done(this);
-      if (r.response() != LogoutResponsePdu.CLOSED) {
+      boolean ok = r.response() == LogoutResponsePdu.CLOSED
+          || (reason == LogoutRequestPdu.REMOVE_FOR_RECOVERY && r.response() == LogoutResponsePdu.CID_NOT_FOUND);
+      if (!ok) {
         promise.tryFail(new IscsiInitiatorException("logout refused, response " + r.response()));
         return;
       }
+      if (reason == LogoutRequestPdu.REMOVE_FOR_RECOVERY) {
+        promise.tryComplete();
+        return;
+      }
       // RFC 7143 §11.15: after the response the initiator closes the connection.
-      connection.close().onComplete(ar -> promise.tryComplete());
+      link.loggedOut = true;
+      if (reason == LogoutRequestPdu.CLOSE_SESSION) {
+        List<Future<Void>> all = new ArrayList<>();
+        for (Link l : new ArrayList<>(links)) all.add(l.connection.close());
+        Future.join(all).onComplete(ar -> promise.tryComplete());
+      } else {
+        link.connection.close().onComplete(ar -> promise.tryComplete());
+      }
     }
 
     @Override
     public String toString() {
-      return "Logout ITT 0x" + Integer.toHexString(itt);
+      return "Logout (reason " + reason + ") ITT 0x" + Integer.toHexString(itt);
     }
   }
 
-  private void sendAll(List<Pdu> pdus) {
-    for (Pdu p : pdus) connection.write(p);
+  // ---- connections ----
+
+  /** One connection of the session: its StatSN sequence and what it may carry (RFC 7143 §4.2.2.2). */
+  final class Link implements ConnectionImpl.Listener {
+    final ConnectionImpl connection;
+    final int cid;
+    final NegotiatedParameters params;
+    int expStatSn;
+    /** StatSNs received beyond a gap (ERL >= 1). */
+    final TreeSet<Integer> ahead = new TreeSet<>(Sn::compare);
+    /** Every StatSN below this was received or asked for with a Status SNACK. */
+    int statSnackedTo;
+    /** The target asked for a logout: no new commands, logout once its tasks are done. */
+    boolean draining;
+    boolean loggedOut;
+    boolean gone;
+
+    Link(ConnectionImpl connection, int cid, NegotiatedParameters params, int expStatSn) {
+      this.connection = connection;
+      this.cid = cid;
+      this.params = params;
+      this.expStatSn = expStatSn;
+      this.statSnackedTo = expStatSn;
+    }
+
+    void write(Pdu pdu) {
+      connection.write(pdu);
+    }
+
+    void sendAll(List<Pdu> pdus) {
+      for (Pdu p : pdus) connection.write(p);
+    }
+
+    @Override
+    public void onPdu(Pdu pdu) {
+      SessionImpl.this.onPdu(this, pdu);
+    }
+
+    @Override
+    public void onClosed(ConnectionClosedException cause) {
+      onLinkClosed(this, cause);
+    }
+
+    @Override
+    public String toString() {
+      return "CID " + cid;
+    }
   }
 
   // ---- receive ----
 
-  @Override
-  public void onPdu(Pdu pdu) {
+  private int erl() {
+    return params.errorRecoveryLevel();
+  }
+
+  void onPdu(Link l, Pdu pdu) {
     if (!(pdu instanceof TargetPdu t)) {
-      connection.fail("received initiator PDU " + pdu + " from the target");
+      l.connection.fail("received initiator PDU " + pdu + " from the target");
       return;
     }
     updateWindow(t);
     try {
-      dispatch(t);
+      if (t.dataDigestError()) {
+        onDataDigestError(l, t);
+      } else {
+        dispatch(l, t);
+      }
     } catch (ScsiTask.ProtocolViolation e) {
-      // RFC 7143 §7.1: at ERL 0 a protocol error ends the connection; pending requests fail with the reason.
-      connection.fail(e.getMessage());
+      // RFC 7143 §7.1: a protocol error ends the connection; recovery (or failure) follows from its loss.
+      l.connection.fail(e.getMessage());
       return;
     }
     pump();
   }
 
-  private void dispatch(TargetPdu t) {
+  /**
+   * RFC 7143 §7.8: a PDU whose data digest failed is discarded. At ERL 0 that is a connection
+   * failure; from ERL 1 on what it carried is asked for again: the Data-In by its DataSN, a
+   * status by its StatSN (the header is sound, its digest passed).
+   */
+  private void onDataDigestError(Link l, TargetPdu t) {
+    if (erl() == 0) throw new ScsiTask.ProtocolViolation("data digest error in " + t + " at ErrorRecoveryLevel 0");
+    log.info("{} {}: data digest error in {}; asking for it again", this, l, t);
+    if (t instanceof DataInPdu d) {
+      Exchange<?> e = active.get(d.itt());
+      if (e instanceof Command c) {
+        List<Pdu> out = new ArrayList<>();
+        c.task.onDataInLost(d.dataSn(), out);
+        l.sendAll(out);
+      }
+      return;
+    }
+    if (carriesStatus(t)) {
+      int sn = t.statSn();
+      l.write(statusSnack(l, sn, 1));
+    }
+  }
+
+  private static boolean carriesStatus(TargetPdu t) {
     switch (t.opcode()) {
-      case DATA_IN:
-        if (((DataInPdu) t).hasStatus()) acknowledge(t);
-        toExchange(t);
-        break;
-      case R2T:
-        toExchange(t);
-        break;
       case SCSI_RESPONSE:
       case TASK_MGMT_RESPONSE:
       case TEXT_RESPONSE:
       case LOGOUT_RESPONSE:
-        acknowledge(t);
+      case REJECT:
+      case ASYNC_MESSAGE:
+        return true;
+      case DATA_IN:
+        return ((DataInPdu) t).hasStatus();
+      case NOP_IN:
+        return t.itt() != RESERVED_TAG;
+      default:
+        return false;
+    }
+  }
+
+  private void dispatch(Link l, TargetPdu t) {
+    if (carriesStatus(t)) {
+      acknowledge(l, t);
+    } else if (erl() >= 1 && t.opcode() != Opcode.DATA_IN && Sn.gt(t.statSn(), l.expStatSn)) {
+      // RFC 7143 §11.8.?/§11.19: R2T and NOP-In carry the next StatSN; beyond ours, statuses were lost.
+      statusGap(l, t.statSn());
+    }
+    switch (t.opcode()) {
+      case DATA_IN:
+      case R2T:
+      case SCSI_RESPONSE:
+      case TASK_MGMT_RESPONSE:
+      case TEXT_RESPONSE:
+      case LOGOUT_RESPONSE:
         toExchange(t);
         break;
       case NOP_IN:
-        onNopIn((NopInPdu) t);
+        onNopIn(l, (NopInPdu) t);
         break;
       case REJECT:
-        acknowledge(t);
-        onReject((RejectPdu) t);
+        onReject(l, (RejectPdu) t);
         break;
       case ASYNC_MESSAGE:
-        acknowledge(t);
-        AsyncMessagePdu a = (AsyncMessagePdu) t;
-        log.info("{}: asynchronous message, event {} (parameters {}, {}, {})", connection, a.asyncEvent(),
-            a.parameter1(), a.parameter2(), a.parameter3());
+        onAsyncMessage(l, (AsyncMessagePdu) t);
         break;
       default:
         throw new ScsiTask.ProtocolViolation("unexpected " + t + " in full feature phase");
@@ -562,16 +872,15 @@ final class SessionImpl implements Session, ConnectionImpl.Listener {
   private void toExchange(TargetPdu t) {
     Exchange<?> e = active.get(t.itt());
     if (e == null) {
-      // A late answer to a request that timed out or was aborted.
-      log.debug("{}: dropping {} for unknown ITT", connection, t);
+      // A late answer to a request that timed out or was aborted, or a duplicate after a SNACK.
+      log.debug("{}: dropping {} for unknown ITT", this, t);
       return;
     }
     e.onPdu(t);
   }
 
-  private void onNopIn(NopInPdu n) {
+  private void onNopIn(Link l, NopInPdu n) {
     if (n.itt() != RESERVED_TAG) {
-      acknowledge(n);
       toExchange(n);
       return;
     }
@@ -580,23 +889,76 @@ final class SessionImpl implements Session, ConnectionImpl.Listener {
       NopOutPdu out = new NopOutPdu();
       out.immediate(true);
       out.lun(n.lun()).itt(RESERVED_TAG);
-      out.ttt(n.ttt()).cmdSn(cmdSn).expStatSn(expStatSn);
+      out.ttt(n.ttt()).cmdSn(cmdSn).expStatSn(l.expStatSn);
       if (n.data().isReadable()) out.data(n.data().retainedSlice());
-      connection.write(out);
+      l.write(out);
     }
   }
 
-  private void onReject(RejectPdu r) {
+  /**
+   * RFC 7143 §11.17, §7.8. From ERL 1 on, a command rejected for a data digest error is retried
+   * (same ITT and CmdSN, §7.2.1); a rejected Data-Out is left to the target's recovery R2T or its
+   * CRC-error status. At ERL 0 such a Reject leaves only session recovery. Any other Reject
+   * fails the request it names.
+   */
+  private void onReject(Link l, RejectPdu r) {
     ByteBuf header = r.data();
     if (header.readableBytes() < Pdu.BHS_LENGTH) {
-      log.warn("{}: Reject reason 0x{} without the rejected header", connection, Integer.toHexString(r.reason()));
+      log.warn("{} {}: Reject reason 0x{} without the rejected header", this, l, Integer.toHexString(r.reason()));
       return;
     }
+    int rejectedOpcode = header.getByte(header.readerIndex()) & 0x3f;
     int rejectedItt = header.getInt(header.readerIndex() + 16);
     Exchange<?> e = active.get(rejectedItt);
-    log.info("{}: target rejected a PDU for ITT 0x{}, reason 0x{}", connection, Integer.toHexString(rejectedItt),
-        Integer.toHexString(r.reason()));
+    log.info("{} {}: target rejected opcode 0x{} for ITT 0x{}, reason 0x{}", this, l,
+        Integer.toHexString(rejectedOpcode), Integer.toHexString(rejectedItt), Integer.toHexString(r.reason()));
+    if (r.reason() == RejectPdu.DATA_DIGEST_ERROR) {
+      if (erl() == 0) {
+        throw new ScsiTask.ProtocolViolation("target rejected a PDU for a data digest error at ErrorRecoveryLevel 0");
+      }
+      if (rejectedOpcode == Opcode.SCSI_COMMAND.code && e instanceof Command c && c.link == l) {
+        recoveries.incrementAndGet();
+        c.retry();
+      }
+      return;
+    }
+    if (rejectedOpcode == Opcode.SNACK_REQUEST.code && e instanceof Command c && options.isSessionRecovery()
+        && c.task.attempts < MAX_ATTEMPTS) {
+      // The target cannot resend what we asked for: start the command over as a new task.
+      reissue(c);
+      return;
+    }
     if (e != null) e.fail(new PduRejectedException(r.reason()));
+  }
+
+  /**
+   * RFC 7143 §11.9. Logout requested: stop using the connection and log it out once its tasks are
+   * done. Connection or session drop: the loss that follows is recovered as any other; the
+   * target's Time2Wait and Time2Retain are logged.
+   */
+  private void onAsyncMessage(Link l, AsyncMessagePdu a) {
+    log.info("{} {}: asynchronous message, event {} (parameters {}, {}, {})", this, l, a.asyncEvent(),
+        a.parameter1(), a.parameter2(), a.parameter3());
+    if (a.asyncEvent() == AsyncMessagePdu.LOGOUT_REQUESTED && !l.draining) {
+      l.draining = true;
+      logoutIfDrained(l);
+    }
+  }
+
+  private void logoutIfDrained(Link l) {
+    if (l.gone || l.loggedOut) return;
+    for (Exchange<?> e : active.values()) {
+      if (e.link == l) return;
+    }
+    l.loggedOut = true;
+    boolean last = true;
+    for (Link o : links) if (o != l && !o.gone) last = false;
+    if (last && !options.isSessionRecovery() && erl() < 2) ending = true;
+    int reason = LogoutRequestPdu.CLOSE_CONNECTION;
+    Logout logout = new Logout(nextItt(), reason, l.cid, l);
+    logout.timer = context.owner().setTimer(options.getCommandTimeoutMillis(), id -> timeout(logout));
+    active.put(logout.itt, logout);
+    logout.start(cmdSn);
   }
 
   /** RFC 7143 §4.2.2.1: ExpCmdSN and MaxCmdSN only move forward, and are ignored when MaxCmdSN < ExpCmdSN - 1. */
@@ -608,29 +970,248 @@ final class SessionImpl implements Session, ConnectionImpl.Listener {
     if (Sn.gt(max, maxCmdSn)) maxCmdSn = max;
   }
 
-  /** RFC 7143 §4.2.2.2: a PDU carrying status advances ExpStatSN past its StatSN. */
-  private void acknowledge(TargetPdu t) {
-    int next = t.statSn() + 1;
-    if (Sn.gt(next, expStatSn)) expStatSn = next;
+  /**
+   * RFC 7143 §4.2.2.2: a PDU carrying status advances ExpStatSN past its StatSN. From ERL 1 on
+   * ExpStatSN stops at a gap (so the target keeps the missing status) and the gap is asked for
+   * with a Status SNACK (§7.3.1).
+   */
+  private void acknowledge(Link l, TargetPdu t) {
+    int sn = t.statSn();
+    if (erl() == 0) {
+      if (Sn.gt(sn + 1, l.expStatSn)) l.expStatSn = sn + 1;
+      return;
+    }
+    if (sn == l.expStatSn) {
+      l.expStatSn++;
+      while (l.ahead.remove(l.expStatSn)) l.expStatSn++;
+      if (Sn.lt(l.statSnackedTo, l.expStatSn)) l.statSnackedTo = l.expStatSn;
+    } else if (Sn.gt(sn, l.expStatSn)) {
+      l.ahead.add(sn);
+      statusGap(l, sn);
+    }
   }
 
-  @Override
-  public void onClosed(ConnectionClosedException cause) {
+  private void statusGap(Link l, int upTo) {
+    if (!Sn.lt(l.statSnackedTo, upTo)) return;
+    int from = Sn.gt(l.statSnackedTo, l.expStatSn) ? l.statSnackedTo : l.expStatSn;
+    l.statSnackedTo = upTo;
+    log.info("{} {}: StatSN {}..{} missing; Status SNACK", this, l, from, upTo - 1);
+    l.write(statusSnack(l, from, upTo - from));
+  }
+
+  /** RFC 7143 §11.16: a Status SNACK names StatSNs; ITT and TTT are reserved. */
+  private static SnackRequestPdu statusSnack(Link l, int begRun, int runLength) {
+    SnackRequestPdu s = new SnackRequestPdu();
+    s.type(SnackRequestPdu.STATUS);
+    s.itt(RESERVED_TAG);
+    s.ttt(RESERVED_TAG).expStatSn(l.expStatSn);
+    s.run(begRun, runLength);
+    return s;
+  }
+
+  // ---- connection loss and recovery ----
+
+  private void onLinkClosed(Link l, ConnectionClosedException cause) {
+    l.gone = true;
+    links.remove(l);
+    updateView();
+    if (closed != null || relogging) return;
+    List<Command> orphans = new ArrayList<>();
+    List<Exchange<?>> others = new ArrayList<>();
+    for (Exchange<?> e : active.values()) {
+      if (e.link != l) continue;
+      if (e instanceof Command c) {
+        orphans.add(c);
+      } else if (!(e instanceof Logout && e.promise.future().isComplete())) {
+        others.add(e);
+      }
+    }
+    orphans.sort(Comparator.comparingInt((Command c) -> c.task.cmdSn - cmdSn));
+    if (ending || targetName == null) {
+      if (links.isEmpty()) {
+        failAll(cause);
+      } else {
+        for (Exchange<?> e : others) e.fail(cause);
+        for (Command c : orphans) c.fail(cause);
+      }
+      return;
+    }
+    for (Exchange<?> e : others) e.fail(cause);
+    if (l.loggedOut && orphans.isEmpty()) {
+      // A logout the target asked for: keep the connection count.
+      if (!links.isEmpty()) {
+        addConnection(nextCid++, null);
+      } else {
+        sessionRecovery(cause);
+      }
+      return;
+    }
+    for (Command c : orphans) c.link = null;
+    if (erl() >= 2) {
+      connectionRecovery(l, orphans, cause);
+    } else {
+      sessionRecovery(cause);
+    }
+  }
+
+  /**
+   * RFC 7143 §7.2.2, §7.2.3 (ERL 2): after DefaultTime2Wait, free the failed CID (logout with
+   * reason "remove the connection for recovery" on a live connection, or reinstatement of the CID
+   * on a new one), then TASK REASSIGN each of its tasks. The target keeps them for
+   * DefaultTime2Retain; past that the session recovery fallback applies.
+   */
+  private void connectionRecovery(Link failed, List<Command> orphans, ConnectionClosedException cause) {
+    recoveries.incrementAndGet();
+    long deadline = System.nanoTime() + (params.defaultTime2Wait() + params.defaultTime2Retain()) * 1_000_000_000L
+        + options.getLoginTimeoutMillis() * 1_000_000L;
+    log.info("{}: connection CID {} lost ({}); recovering {} task(s) after {} s", this, failed.cid,
+        cause.getMessage(), orphans.size(), params.defaultTime2Wait());
+    context.owner().setTimer(Math.max(1, params.defaultTime2Wait() * 1000L),
+        id -> recoverConnection(failed, orphans, deadline, cause));
+  }
+
+  private void recoverConnection(Link failed, List<Command> orphans, long deadline, ConnectionClosedException cause) {
+    if (closed != null || relogging) return;
+    Link other = pickLink();
+    Future<Link> ready;
+    if (other != null) {
+      Logout logout = new Logout(nextItt(), LogoutRequestPdu.REMOVE_FOR_RECOVERY, failed.cid, other);
+      ready = register(logout).map(v -> {
+        addConnection(nextCid++, null);
+        return other;
+      });
+    } else {
+      ready = addConnection(failed.cid, failed);
+    }
+    ready.onComplete(ar -> {
+      if (closed != null || relogging) return;
+      if (ar.succeeded()) {
+        for (Command c : orphans) reassign(ar.result(), c);
+      } else if (System.nanoTime() - deadline < 0) {
+        context.owner().setTimer(RETRY_DELAY_MILLIS, id -> recoverConnection(failed, orphans, deadline, cause));
+      } else if (options.isSessionRecovery()) {
+        sessionRecovery(cause);
+      } else {
+        for (Command c : orphans) c.fail(cause);
+        if (links.isEmpty()) failAll(cause);
+      }
+    });
+  }
+
+  /** RFC 7143 §11.5.1 TASK REASSIGN: the task moves to {@code to}; if the target cannot, it starts over. */
+  private void reassign(Link to, Command c) {
+    if (active.get(c.itt) != c || c.link != null) return;
+    TaskManagement tmf = new TaskManagement(nextItt(), TaskMgmtRequestPdu.TASK_REASSIGN, c.task.lun, c.itt);
+    tmf.refCmdSn = c.task.cmdSn;
+    tmf.expDataSn = c.task.isRead() ? c.task.expDataSn() : 0;
+    tmf.link = to;
+    register(tmf).onComplete(ar -> {
+      if (active.get(c.itt) != c) return;
+      if (ar.succeeded() && ar.result() == TaskMgmtResponsePdu.FUNCTION_COMPLETE && !to.gone) {
+        c.link = to;
+        c.task.reassigned();
+        log.debug("{}: {} reassigned to CID {}", this, c, to.cid);
+      } else if (c.task.attempts < MAX_ATTEMPTS) {
+        log.info("{}: {} not reassigned ({}); sending it as a new task", this, c,
+            ar.succeeded() ? "response " + ar.result() : ar.cause().getMessage());
+        reissue(c);
+      } else {
+        c.fail(new ConnectionClosedException(c + " could not be recovered", null));
+      }
+    });
+  }
+
+  /**
+   * Session recovery (RFC 7143 §7.1.4.3), the initiator's remedy at ERL 0 and 1 when
+   * {@link InitiatorOptions#isSessionRecovery()} is on: drop every connection, wait
+   * DefaultTime2Wait, log in again with the same ISID and TSIH 0 (the target reinstates, ending
+   * the old session's tasks, §6.3.5) and send every unfinished command again as a new task.
+   */
+  private void sessionRecovery(ConnectionClosedException cause) {
+    if (!options.isSessionRecovery()) {
+      failAll(cause);
+      return;
+    }
+    relogging = true;
+    recoveries.incrementAndGet();
+    for (Link l : new ArrayList<>(links)) {
+      l.gone = true;
+      l.connection.closeWith(cause);
+    }
+    links.clear();
+    updateView();
+    List<Command> commands = new ArrayList<>();
+    List<Exchange<?>> others = new ArrayList<>();
+    for (Exchange<?> e : active.values()) {
+      if (e instanceof Command c) {
+        commands.add(c);
+      } else {
+        others.add(e);
+      }
+    }
+    for (Exchange<?> e : others) e.fail(cause);
+    commands.sort(Comparator.comparingInt((Command c) -> c.task.cmdSn - cmdSn));
+    for (int i = commands.size() - 1; i >= 0; i--) {
+      Command c = commands.get(i);
+      // Not limited by MAX_ATTEMPTS: a command need not have caused the loss; its timeout bounds it.
+      active.remove(c.itt, c);
+      c.task.reset();
+      c.task.attempts++;
+      c.link = null;
+      waiting.addFirst(c);
+    }
+    outstanding = active.size() + waiting.size() + immediate.size();
+    long deadline = System.nanoTime() + (params.defaultTime2Wait() + params.defaultTime2Retain()) * 1_000_000_000L
+        + options.getLoginTimeoutMillis() * 1_000_000L;
+    log.info("{}: session lost ({}); logging in again after {} s to re-issue {} command(s)", this,
+        cause.getMessage(), params.defaultTime2Wait(), commands.size());
+    context.owner().setTimer(Math.max(1, params.defaultTime2Wait() * 1000L), id -> relogin(deadline, cause));
+  }
+
+  private void relogin(long deadline, ConnectionClosedException cause) {
+    if (closed != null) return;
+    connector.open(context)
+        .compose(c -> new LoginExchange(c, options, LoginExchange.Request.leading(targetName, isid)).start()
+            .map(result -> {
+              relogging = false;
+              adopt(result);
+              attach(c, result);
+              log.info("{}: logged in again", this);
+              return this;
+            }))
+        .onComplete(ar -> {
+          if (ar.succeeded()) {
+            pump();
+            openConnections();
+          } else if (System.nanoTime() - deadline < 0 && !ending) {
+            context.owner().setTimer(RETRY_DELAY_MILLIS, id -> relogin(deadline, cause));
+          } else {
+            relogging = false;
+            failAll(new ConnectionClosedException("session recovery failed: " + ar.cause().getMessage(), cause));
+          }
+        });
+  }
+
+  private void failAll(ConnectionClosedException cause) {
+    if (closed != null) return;
     closed = cause;
     List<Exchange<?>> all = new ArrayList<>(active.values());
     all.addAll(waiting);
+    all.addAll(immediate);
     active.clear();
     waiting.clear();
+    immediate.clear();
     for (Exchange<?> e : all) {
       if (e instanceof Logout && e.promise.future().isComplete()) continue;
       e.fail(cause);
     }
+    for (Link l : new ArrayList<>(links)) l.connection.closeWith(cause);
     outstanding = 0;
   }
 
   @Override
   public String toString() {
-    return "session ISID 0x" + Long.toHexString(login.isid()) + " TSIH " + login.tsih()
+    return "session ISID 0x" + Long.toHexString(isid) + " TSIH " + tsih
         + (targetName == null ? " (discovery)" : " to " + targetName);
   }
 }

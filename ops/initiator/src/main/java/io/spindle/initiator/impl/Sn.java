@@ -17,4 +17,9 @@ final class Sn {
   static boolean lte(int a, int b) {
     return a == b || lt(a, b);
   }
+
+  /** Serial order, for sorted sets of sequence numbers near each other. */
+  static int compare(Integer a, Integer b) {
+    return Integer.compare(a - b, 0);
+  }
 }
