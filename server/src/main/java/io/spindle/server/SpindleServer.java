@@ -26,6 +26,7 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.ServiceLoader;
 import java.util.Set;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.stream.Collectors;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -47,8 +48,11 @@ public final class SpindleServer {
   /** Reload, admin and error events, one line each (README "Configuration reload"). */
   private static final Logger ops = LoggerFactory.getLogger("io.spindle.ops");
 
-  /** A serving portal: as configured, and its listener. */
-  private record Serving(PortalConfig config, Transport.Listener listener) {
+  /**
+   * A serving portal: as configured, its listener, and whether it is draining (removed: new
+   * connections are turned away while its sessions get their grace period).
+   */
+  private record Serving(PortalConfig config, Transport.Listener listener, AtomicBoolean draining) {
     PortalConfig bound() {
       return new PortalConfig(new PortalAddress(config.address().host(), listener.actualPort()), config.transport(),
           config.portalGroupTag(), config.options());
@@ -69,6 +73,8 @@ public final class SpindleServer {
   private volatile Map<String, Serving> portals;
   /** Target name to LUN number to unit. Replaced whole by reconfigure. */
   private volatile Map<String, Map<Integer, OpenLun>> units;
+  /** Removed portals still draining (their listeners close after the grace period, or at stop). */
+  private final Set<Serving> draining = java.util.concurrent.ConcurrentHashMap.newKeySet();
   /** Reconfigurations run one after another. */
   private Future<?> reconfiguring = Future.succeededFuture();
 
@@ -111,14 +117,16 @@ public final class SpindleServer {
           metrics.iscsi().knownTargets(targets.keySet());
           iscsi.observer(metrics.iscsi());
           Map<PortalConfig, Future<Transport.Listener>> started = new LinkedHashMap<>();
+          Map<PortalConfig, AtomicBoolean> draining = new LinkedHashMap<>();
           for (PortalConfig p : config.portals()) {
-            started.put(p, transports.get(p.transport()).listen(vertx, p.address(), p.options(), iscsi::accept));
+            draining.put(p, new AtomicBoolean());
+            started.put(p, listen(vertx, transports, iscsi, p, draining.get(p)));
           }
           return Future.join(new ArrayList<>(started.values())).transform(y -> {
             Map<String, Serving> serving = new LinkedHashMap<>();
             started.forEach((p, f) -> {
               if (f.succeeded()) {
-                serving.put(p.address().toString(), new Serving(p, f.result()));
+                serving.put(p.address().toString(), new Serving(p, f.result(), draining.get(p)));
               } else {
                 log.error("portal {} ({}) not serving: {}", p.address(), p.transport(), f.cause().getMessage());
               }
@@ -132,6 +140,19 @@ public final class SpindleServer {
                 serving, units));
           });
         });
+  }
+
+  /** Starts a portal's listener; while {@code draining}, accepted connections are closed at once. */
+  private static Future<Transport.Listener> listen(Vertx vertx, Map<String, Transport> transports,
+      IscsiService iscsi, PortalConfig p, AtomicBoolean draining) {
+    return transports.get(p.transport()).listen(vertx, p.address(), p.options(), dm -> {
+      if (draining.get()) {
+        ops.info("refusing connection peer={} on removed portal {}", dm.remoteAddress(), p.address());
+        dm.terminate();
+      } else {
+        iscsi.accept(dm);
+      }
+    });
   }
 
   private static String missingTransport(ServerConfig config, Map<String, Transport> transports) {
@@ -278,8 +299,10 @@ public final class SpindleServer {
     Map<String, Map<Integer, OpenLun>> oldUnits = units;
     return openUnits(engine, next, oldUnits).compose(newUnits -> {
       Map<PortalConfig, Future<Transport.Listener>> binding = new LinkedHashMap<>();
+      Map<PortalConfig, AtomicBoolean> draining = new LinkedHashMap<>();
       for (PortalConfig p : added) {
-        binding.put(p, transports.get(p.transport()).listen(vertx, p.address(), p.options(), iscsi::accept));
+        draining.put(p, new AtomicBoolean());
+        binding.put(p, listen(vertx, transports, iscsi, p, draining.get(p)));
       }
       return Future.join(new ArrayList<>(binding.values())).transform(ar -> {
         if (ar.failed()) {
@@ -298,7 +321,7 @@ public final class SpindleServer {
         for (PortalConfig p : next.portals()) {
           String k = p.address().toString();
           Future<Transport.Listener> f = binding.get(p);
-          serving.put(k, f != null ? new Serving(p, f.result()) : oldPortals.get(k));
+          serving.put(k, f != null ? new Serving(p, f.result(), draining.get(p)) : oldPortals.get(k));
         }
         return Future.succeededFuture(commit(old, next, serving, removed, newUnits, oldUnits));
       });
@@ -376,16 +399,23 @@ public final class SpindleServer {
         portalsRemoved, targetsAdded, targetsRemoved, targetsChanged,
         restart.isEmpty() ? "" : " restart needed for " + restart + " (kept the running values)");
 
-    // Removed portals stop accepting now; their sessions, and those of retired targets, end after the grace period.
-    removed.forEach(s -> s.listener().close().onFailure(e ->
-        ops.warn("portal {} did not close cleanly: {}", s.config().address(), e.getMessage())));
+    // Removed portals turn new connections away now; their sessions, and those of retired
+    // targets, end after the grace period. The listener closes only then: closing a transport's
+    // listener may close the connections it accepted.
+    removed.forEach(s -> {
+      s.draining().set(true);
+      draining.add(s);
+    });
     long grace = next.operations().gracePeriodMillis();
     Runnable afterGrace = () -> {
       List<Future<?>> ended = new ArrayList<>();
       for (Serving s : removed) {
         PortalAddress bound = s.bound().address();
         ended.add(iscsi.closeConnections(c -> onPortal(c.local(), bound)).onSuccess(closed -> closed.forEach(c ->
-            ops.info("closing connection peer={} tsih={} of removed portal {}", c.remote(), c.tsih(), bound))));
+            ops.info("closed connection peer={} tsih={} of removed portal {} after the grace period", c.remote(),
+                c.tsih(), bound)))
+            .transform(x -> draining.remove(s) ? s.listener().close() : Future.succeededFuture()).onFailure(e ->
+                ops.warn("portal {} did not close cleanly: {}", s.config().address(), e.getMessage())));
       }
       for (IscsiTarget t : retired) {
         for (int tsih : iscsi.sessionsUsing(t)) {
@@ -439,6 +469,9 @@ public final class SpindleServer {
   public Future<Void> stop() {
     List<Future<Void>> closing = new ArrayList<>();
     portals.values().forEach(s -> closing.add(s.listener().close()));
+    for (Serving s : new ArrayList<>(draining)) {
+      if (draining.remove(s)) closing.add(s.listener().close());
+    }
     return Future.join(closing).transform(x -> iscsi.shutdown()).transform(x -> engine.close());
   }
 }
