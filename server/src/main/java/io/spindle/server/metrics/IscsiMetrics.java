@@ -53,6 +53,11 @@ public final class IscsiMetrics implements IscsiObserver {
     this.registry = registry;
     Gauge.builder("spindle.iscsi.discovery.sessions", discoverySessions, AtomicLong::get)
         .description("Open discovery sessions").register(registry);
+    // Rare errors are exported as 0 from the start, so that rate() and alerts see them before the first one.
+    for (String type : new String[] {"header", "data"}) {
+      Counter.builder("spindle.iscsi.digest.errors").description("CRC32C digest mismatches").tag("type", type)
+          .register(registry);
+    }
   }
 
   public MeterRegistry registry() {
