@@ -40,7 +40,7 @@ import org.slf4j.LoggerFactory;
  * bound first, and if any of that fails nothing changes. Then the switch: new logins see the new
  * targets and portals; sessions on a removed portal, a removed target, or a target that lost or
  * changed a LUN are closed after the grace period; untouched sessions never notice. Logical units
- * no longer configured are closed once the sessions that could reach them have ended.
+ * no longer configured become unreachable once those sessions have ended (released at stop).
  */
 public final class SpindleServer {
 
@@ -432,6 +432,12 @@ public final class SpindleServer {
     return summary;
   }
 
+  /**
+   * Logical units no longer configured, once no session can reach them. They are not closed
+   * here: the engine closes every unit it opened at stop, and closing one twice fails there
+   * (LogicalUnit.close is not idempotent yet). Until the engine can forget a unit, a removed
+   * unit keeps its file open (or its memory) until the server stops; nothing can reach it.
+   */
   private void closeRetiredUnits(Map<String, Map<Integer, OpenLun>> current,
       Map<String, Map<Integer, OpenLun>> previous) {
     Set<LogicalUnit> held = new java.util.HashSet<>();
@@ -439,10 +445,7 @@ public final class SpindleServer {
     current.values().forEach(m -> m.values().forEach(u -> held.add(u.unit())));
     previous.forEach((t, m) -> m.forEach((n, u) -> {
       if (!held.contains(u.unit())) {
-        u.unit().close().onComplete(ar -> {
-          if (ar.succeeded()) ops.info("closed logical unit target={} lun={} (no longer configured)", t, n);
-          else ops.error("closing logical unit target={} lun={} failed: {}", t, n, ar.cause().getMessage());
-        });
+        ops.info("logical unit target={} lun={} retired: no session can reach it; released at stop", t, n);
       }
     }));
   }
