@@ -91,7 +91,7 @@ public final class SpindleCli {
               .POST(HttpRequest.BodyPublishers.ofString(r.body().encode())).build(),
           HttpResponse.BodyHandlers.ofString());
     } catch (IOException | IllegalArgumentException e) {
-      err.println("spindle-cli: cannot reach the admin API at " + admin + ": " + e.getMessage()
+      err.println("spindle-cli: cannot reach the admin API at " + admin + ": " + (e.getMessage() == null ? e.toString() : e.getMessage())
           + " (start the server with --admin " + admin + ")");
       return 3;
     } catch (InterruptedException e) {
