@@ -84,6 +84,7 @@ public final class ConfigWatcher {
 
   /** Reads and applies the file now, changed or not (SIGHUP, {@code spindle.admin.reload}). */
   public Future<JsonObject> reload(String trigger) {
+    ops.info("reload ({}): reading {}", trigger, file);
     return vertx.fileSystem().readFile(file.toString())
         .recover(e -> Future.failedFuture(new ConfigException(file + ": cannot read: " + e.getMessage())))
         .compose(b -> {
