@@ -1,10 +1,15 @@
 package io.spindle.server;
 
 import io.spindle.iscsi.datamover.PortalAddress;
+import io.spindle.server.admin.AdminHttpBridge;
+import io.spindle.server.admin.AdminService;
 import io.spindle.server.config.ConfigException;
+import io.spindle.server.config.ConfigWatcher;
+import io.spindle.server.config.OperationsConfig;
 import io.spindle.server.config.PortalConfig;
 import io.spindle.server.config.ServerConfig;
 import io.spindle.server.config.TargetConfig;
+import io.spindle.server.metrics.SpindleMetrics;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
 import io.vertx.core.json.JsonObject;
@@ -13,16 +18,18 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
+import java.util.function.UnaryOperator;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-/** {@code java -jar spindle.jar [--config FILE] [--portal HOST:PORT]...}; see {@link #USAGE}. */
+/** {@code java -jar spindle.jar [--config FILE] [--portal HOST:PORT]... [--metrics HOST:PORT] [--admin HOST:PORT]}; see {@link #USAGE}. */
 public final class Main {
 
   private static final Logger log = LoggerFactory.getLogger("io.spindle");
 
   static final String USAGE = String.join("\n",
-      "usage: java -jar spindle.jar [--config FILE] [--portal HOST:PORT]... [--help]",
+      "usage: java -jar spindle.jar [--config FILE] [--portal HOST:PORT]... [--metrics HOST:PORT]",
+      "                             [--admin HOST:PORT] [--help]",
       "",
       "Serves iSCSI targets. With no --config, serves the demo target",
       "  " + ServerConfig.DEMO_TARGET + ", LUN 0 = a 1 GiB sparse file " + ServerConfig.DEMO_LUN_PATH,
@@ -32,6 +39,12 @@ public final class Main {
       "  --config FILE       load targets, LUNs, portals and negotiation settings from a JSON file",
       "                      (see README.md \"Configuration\" and ops/examples/spindle.json)",
       "  --portal HOST:PORT  listen here instead of the configured portals (repeatable; tcp transport)",
+      "  --metrics HOST:PORT serve Prometheus metrics at http://HOST:PORT/metrics",
+      "  --admin HOST:PORT   serve the admin API over HTTP (POST /admin/<operation>; no authentication:",
+      "                      use a loopback or management address); spindle-cli talks to it",
+      "",
+      "With --config, the file is watched and reloaded when it changes, on SIGHUP, and on the admin",
+      "call spindle.admin.reload; an invalid file is rejected and the running configuration stays.",
       "  --help              print this text",
       "",
       "Exit codes: 0 clean stop (SIGTERM/SIGINT), 1 could not start, 2 bad arguments or configuration.");
@@ -39,24 +52,36 @@ public final class Main {
   private Main() {
   }
 
+  /**
+   * What the command line asks for.
+   *
+   * @param file the config file, or null for the demo
+   * @param overrides the command-line options that win over the file, applied again on every reload
+   */
+  record Launch(ServerConfig config, Path file, UnaryOperator<ServerConfig> overrides) {
+  }
+
   public static void main(String[] args) {
-    ServerConfig config;
+    Launch launch;
     try {
-      config = parse(args);
+      launch = launch(args);
     } catch (ConfigException e) {
       System.err.println("spindle: " + e.getMessage());
       System.err.println("Try --help.");
       System.exit(2);
       return;
     }
-    if (config == null) {
+    if (launch == null) {
       System.out.println(USAGE);
       return;
     }
-    Vertx vertx = Vertx.vertx(new VertxOptions().setPreferNativeTransport(true));
+    ServerConfig config = launch.config();
+    SpindleMetrics metrics = SpindleMetrics.create();
+    Vertx vertx = metrics.vertx(new VertxOptions().setPreferNativeTransport(true));
     SpindleServer server;
     try {
-      server = SpindleServer.start(vertx, config).await(60, TimeUnit.SECONDS);
+      server = SpindleServer.start(vertx, config, metrics).await(60, TimeUnit.SECONDS);
+      startOperations(vertx, server, launch);
     } catch (Exception e) {
       System.err.println("spindle: could not start: " + e.getMessage());
       vertx.close();
@@ -78,6 +103,31 @@ public final class Main {
     System.out.println(banner(server));
   }
 
+  /** Metrics endpoint, config watch and SIGHUP, admin API and its HTTP bridge. */
+  static void startOperations(Vertx vertx, SpindleServer server, Launch launch) throws Exception {
+    OperationsConfig o = server.config().operations();
+    if (o.metricsAddress() != null) {
+      var http = server.metrics().serve(vertx, o.metricsAddress()).await(30, TimeUnit.SECONDS);
+      log.info("metrics at http://{}{}", new PortalAddress(o.metricsAddress().host(), http.actualPort()),
+          SpindleMetrics.PATH);
+    }
+    ConfigWatcher watcher = null;
+    if (launch.file() != null) {
+      watcher = new ConfigWatcher(vertx, launch.file(), launch.overrides(), server::reconfigure);
+      if (o.watch()) watcher.start(o.scanIntervalMillis()).await(30, TimeUnit.SECONDS);
+      ConfigWatcher w = watcher;
+      if (ConfigWatcher.onHangup(() -> vertx.runOnContext(v -> w.reload("SIGHUP")))) {
+        log.debug("SIGHUP reloads {}", launch.file());
+      }
+    }
+    new AdminService(vertx, server, watcher, null).register().await(30, TimeUnit.SECONDS);
+    if (o.adminAddress() != null) {
+      var http = AdminHttpBridge.start(vertx, o.adminAddress()).await(30, TimeUnit.SECONDS);
+      log.info("admin API at http://{}{}<operation> (no authentication)",
+          new PortalAddress(o.adminAddress().host(), http.actualPort()), AdminHttpBridge.PATH);
+    }
+  }
+
   static String banner(SpindleServer server) {
     ServerConfig c = server.config();
     List<String> portals = new ArrayList<>();
@@ -97,7 +147,15 @@ public final class Main {
 
   /** @return the configuration, or null when only help was asked for */
   static ServerConfig parse(String[] args) {
+    Launch l = launch(args);
+    return l == null ? null : l.config();
+  }
+
+  /** @return what to start, or null when only help was asked for */
+  static Launch launch(String[] args) {
     Path configFile = null;
+    PortalAddress metrics = null;
+    PortalAddress admin = null;
     List<PortalConfig> portals = new ArrayList<>();
     for (int i = 0; i < args.length; i++) {
       String a = args[i];
@@ -116,12 +174,34 @@ public final class Main {
             throw new ConfigException("--portal: " + e.getMessage());
           }
           break;
+        case "--metrics":
+          metrics = address(value(args, ++i, a), a);
+          break;
+        case "--admin":
+          admin = address(value(args, ++i, a), a);
+          break;
         default:
           throw new ConfigException("unknown argument \"" + a + "\"");
       }
     }
+    PortalAddress m = metrics;
+    PortalAddress ad = admin;
+    UnaryOperator<ServerConfig> overrides = c -> {
+      ServerConfig r = portals.isEmpty() ? c : c.withPortals(portals);
+      if (m != null) r = r.withOperations(r.operations().withMetricsAddress(m));
+      if (ad != null) r = r.withOperations(r.operations().withAdminAddress(ad));
+      return r;
+    };
     ServerConfig config = configFile == null ? ServerConfig.demo() : ServerConfig.load(configFile);
-    return portals.isEmpty() ? config : config.withPortals(portals);
+    return new Launch(overrides.apply(config), configFile, overrides);
+  }
+
+  private static PortalAddress address(String v, String option) {
+    try {
+      return PortalAddress.parse(v);
+    } catch (IllegalArgumentException e) {
+      throw new ConfigException(option + ": " + e.getMessage());
+    }
   }
 
   private static String value(String[] args, int i, String option) {

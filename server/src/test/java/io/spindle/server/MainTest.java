@@ -41,4 +41,14 @@ class MainTest {
     assertTrue(assertThrows(ConfigException.class, () -> Main.parse(new String[] {"--frobnicate"}))
         .getMessage().contains("--frobnicate"));
   }
+
+  @Test
+  void metricsAndAdminOptionsOverrideTheFile() {
+    ServerConfig c = Main.parse(new String[] {"--metrics", "127.0.0.1:9260", "--admin", "127.0.0.1:3280"});
+    assertEquals("127.0.0.1:9260", c.operations().metricsAddress().toString());
+    assertEquals("127.0.0.1:3280", c.operations().adminAddress().toString());
+    assertTrue(assertThrows(ConfigException.class, () -> Main.parse(new String[] {"--metrics", "x:y"}))
+        .getMessage().startsWith("--metrics:"));
+    assertTrue(Main.USAGE.contains("--metrics HOST:PORT") && Main.USAGE.contains("--admin HOST:PORT"));
+  }
 }

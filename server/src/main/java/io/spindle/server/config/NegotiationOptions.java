@@ -68,6 +68,17 @@ public record NegotiationOptions(int maxRecvDataSegmentLength, int maxBurstLengt
         range(j, where, "loginTimeout", DEFAULT_LOGIN_TIMEOUT, 1, 3600));
   }
 
+  public JsonObject toJson() {
+    return new JsonObject().put("maxRecvDataSegmentLength", maxRecvDataSegmentLength)
+        .put("maxBurstLength", maxBurstLength).put("firstBurstLength", firstBurstLength)
+        .put("maxOutstandingR2T", maxOutstandingR2t).put("immediateData", immediateData)
+        .put("initialR2T", initialR2t).put("headerDigest", headerDigest).put("dataDigest", dataDigest)
+        .put("errorRecoveryLevel", errorRecoveryLevel).put("maxConnections", maxConnections)
+        .put("defaultTime2Wait", defaultTime2Wait).put("defaultTime2Retain", defaultTime2Retain)
+        .put("queueDepth", queueDepth).put("nopInInterval", nopInIntervalSeconds)
+        .put("nopInTimeout", nopInTimeoutSeconds).put("loginTimeout", loginTimeoutSeconds);
+  }
+
   static int range(JsonObject j, String where, String key, int def, int min, int max) {
     Object v = j.getValue(key);
     if (v == null) return def;

@@ -20,14 +20,21 @@ import java.util.Set;
  * everything before anything starts: a bad value is a {@link ConfigException} naming its field.
  */
 public record ServerConfig(List<PortalConfig> portals, List<TargetConfig> targets, NegotiationOptions negotiation,
-    int storageWorkerThreads) {
+    int storageWorkerThreads, OperationsConfig operations) {
 
   public static final String DEMO_TARGET = "iqn.2026-11.io.spindle:demo";
   public static final String DEMO_PORTAL = "0.0.0.0:3260";
   public static final long DEMO_LUN_SIZE = 1L << 30;
   public static final String DEMO_LUN_PATH = "spindle-data/demo-lun0.img";
 
-  private static final Set<String> FIELDS = Set.of("portals", "targets", "negotiation", "storage");
+  private static final Set<String> FIELDS = Set.of("portals", "targets", "negotiation", "storage", "metrics", "admin",
+      "reload");
+
+  /** A configuration with the default metrics, admin and reload settings. */
+  public ServerConfig(List<PortalConfig> portals, List<TargetConfig> targets, NegotiationOptions negotiation,
+      int storageWorkerThreads) {
+    this(portals, targets, negotiation, storageWorkerThreads, OperationsConfig.defaults());
+  }
 
   /** The built-in demo: one target, LUN 0 a 1 GiB sparse file under ./spindle-data, portal 0.0.0.0:3260. */
   public static ServerConfig demo() {
@@ -93,16 +100,33 @@ public record ServerConfig(List<PortalConfig> portals, List<TargetConfig> target
       if (!k.equals("workerThreads")) throw new ConfigException("storage." + k + ": unknown field (known: [workerThreads])");
     }
     int workers = NegotiationOptions.range(sj, "storage", "workerThreads", ScsiEngine.DEFAULT_WORKER_THREADS, 1, 1024);
-    return new ServerConfig(List.copyOf(portals), List.copyOf(targets), negotiation, workers);
+    return new ServerConfig(List.copyOf(portals), List.copyOf(targets), negotiation, workers,
+        OperationsConfig.fromJson(j));
+  }
+
+  /** The configuration as the JSON {@link #fromJson} reads; {@code fromJson(c.toJson())} equals {@code c}'s meaning. */
+  public JsonObject toJson() {
+    JsonArray ps = new JsonArray();
+    portals.forEach(p -> ps.add(p.toJson()));
+    JsonArray ts = new JsonArray();
+    targets.forEach(t -> ts.add(t.toJson()));
+    JsonObject j = new JsonObject().put("portals", ps).put("targets", ts).put("negotiation", negotiation.toJson())
+        .put("storage", new JsonObject().put("workerThreads", storageWorkerThreads));
+    operations.toJson(j);
+    return j;
+  }
+
+  public ServerConfig withOperations(OperationsConfig o) {
+    return new ServerConfig(portals, targets, negotiation, storageWorkerThreads, o);
   }
 
   /** The same configuration with its portals replaced (the --portal option). */
   public ServerConfig withPortals(List<PortalConfig> replacement) {
-    return new ServerConfig(List.copyOf(replacement), targets, negotiation, storageWorkerThreads);
+    return new ServerConfig(List.copyOf(replacement), targets, negotiation, storageWorkerThreads, operations);
   }
 
   public ServerConfig withNegotiation(NegotiationOptions n) {
-    return new ServerConfig(portals, targets, n, storageWorkerThreads);
+    return new ServerConfig(portals, targets, n, storageWorkerThreads, operations);
   }
 
   private static JsonArray array(JsonObject j, String key) {

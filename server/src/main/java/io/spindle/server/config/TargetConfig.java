@@ -43,4 +43,25 @@ public record TargetConfig(String name, String alias, Map<Integer, LunOptions> l
     }
     return new TargetConfig(name, (String) alias, luns);
   }
+
+  public JsonObject toJson() {
+    JsonArray ls = new JsonArray();
+    luns.forEach((n, o) -> ls.add(lunJson(o).put("lun", n)));
+    JsonObject j = new JsonObject().put("name", name);
+    if (alias != null) j.put("alias", alias);
+    return j.put("luns", ls);
+  }
+
+  /**
+   * A LUN's options as config JSON (without its number). Two LUNs with equal JSON are the same
+   * logical unit, which is how a reload tells an unchanged LUN from a changed one.
+   */
+  public static JsonObject lunJson(LunOptions o) {
+    JsonObject j = new JsonObject().put("backing", o.backing().name().toLowerCase(java.util.Locale.ROOT));
+    if (o.path() != null) j.put("path", o.path());
+    j.put("size", o.size()).put("blockSize", o.blockSize()).put("readOnly", o.readOnly())
+        .put("vendor", o.vendor()).put("product", o.product());
+    if (o.serial() != null) j.put("serial", o.serial());
+    return j;
+  }
 }

@@ -42,6 +42,15 @@ public interface IscsiObserver {
       long latencyNanos) {
   }
 
+  /**
+   * The same event with the session it belongs to, for per-session statistics. The default hands
+   * it on without the session, so an observer may implement either form.
+   */
+  default void commandCompleted(int tsih, String targetName, int lun, CommandKind kind, int scsiStatus, long bytes,
+      long latencyNanos) {
+    commandCompleted(targetName, lun, kind, scsiStatus, bytes, latencyNanos);
+  }
+
   default void taskManagement(String targetName, String function, int response) {
   }
 

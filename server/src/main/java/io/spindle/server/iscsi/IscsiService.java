@@ -1,16 +1,20 @@
 package io.spindle.server.iscsi;
 
 import io.spindle.iscsi.datamover.DatamoverConnection;
+import io.spindle.iscsi.negotiation.ConnectionParameters;
 import io.spindle.iscsi.negotiation.OperationalOptions;
+import io.spindle.iscsi.negotiation.SessionParameters;
 import io.spindle.server.config.NegotiationOptions;
 import io.spindle.server.config.PortalConfig;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
+import io.vertx.core.net.SocketAddress;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Predicate;
 
 /**
  * The iSCSI layer of one server: targets, portals, and the sessions of every connection. Shared by
@@ -146,5 +150,124 @@ public final class IscsiService {
     List<Future<Void>> all = new ArrayList<>();
     for (IscsiConnection c : connections.keySet()) all.add(c.shutdown());
     return Future.join(all).mapEmpty();
+  }
+  // ---------------------------------------------------------------- administration (admin API, reload)
+
+  /** One connection as the admin API shows it; {@code tsih} is 0 while the connection is still logging in. */
+  public record ConnectionInfo(String transport, SocketAddress local, SocketAddress remote, int tsih,
+      ConnectionParameters params) {
+  }
+
+  /**
+   * One session as the admin API shows it: identity (RFC 7143 §4.4.3), the negotiated session-wide
+   * parameters, and its connections. {@code targetName} is null for a discovery session.
+   */
+  public record SessionInfo(int tsih, boolean discovery, String initiatorName, long isid, String targetName,
+      int portalGroupTag, SessionParameters params, List<ConnectionInfo> connections) {
+  }
+
+  /**
+   * Replaces the targets new logins can reach (live reconfiguration). Sessions already logged in
+   * keep the {@link IscsiTarget} they logged in to.
+   */
+  public void targets(Map<String, IscsiTarget> replacement) {
+    this.targets = Map.copyOf(replacement);
+  }
+
+  /** The targets new logins can reach, by name. */
+  public Map<String, IscsiTarget> currentTargets() {
+    return targets;
+  }
+
+  /** The portals as they listen (port 0 resolved). */
+  public List<PortalConfig> listeningPortals() {
+    return portals;
+  }
+
+  /** Live sessions (normal and discovery), a snapshot. */
+  public List<SessionInfo> sessions() {
+    List<SessionInfo> out = new ArrayList<>();
+    for (IscsiSession s : sessionsByTsih.values()) out.add(info(s));
+    out.sort((a, b) -> Integer.compare(a.tsih(), b.tsih()));
+    return out;
+  }
+
+  /** Live transport connections, including those still in login, a snapshot. */
+  public List<ConnectionInfo> connections() {
+    Map<IscsiConnection, IscsiSession> owner = new java.util.HashMap<>();
+    for (IscsiSession s : sessionsByTsih.values()) {
+      IscsiConnection c = s.connection;
+      if (c != null) owner.put(c, s);
+    }
+    List<ConnectionInfo> out = new ArrayList<>();
+    for (IscsiConnection c : connections.keySet()) {
+      IscsiSession s = owner.get(c);
+      out.add(new ConnectionInfo(c.dm.transport(), c.dm.localAddress(), c.dm.remoteAddress(),
+          s == null ? 0 : s.tsih, s == null ? null : s.connectionParams));
+    }
+    return out;
+  }
+
+  /** TSIHs of the sessions logged in to exactly this target object (not merely one with the same name). */
+  public List<Integer> sessionsUsing(IscsiTarget target) {
+    List<Integer> out = new ArrayList<>();
+    for (IscsiSession s : sessionsByTsih.values()) {
+      if (s.target == target) out.add(s.tsih);
+    }
+    return out;
+  }
+
+  /**
+   * Ends a session by closing its connections, after in-flight commands finish (bounded). A
+   * stop-gap for "logout requested" (RFC 7143 §11.9.1 AsyncEvent 1), which will replace it.
+   *
+   * @return false when no session has this TSIH
+   */
+  public Future<Boolean> closeSession(int tsih) {
+    IscsiSession s = sessionsByTsih.get(tsih);
+    if (s == null || s.connection == null) return Future.succeededFuture(false);
+    return s.connection.shutdown().map(true);
+  }
+
+  /**
+   * Closes every connection the predicate selects (its session ends with it), after in-flight
+   * commands finish (bounded). Completes when they have closed.
+   *
+   * @return the connections closed
+   */
+  public Future<List<ConnectionInfo>> closeConnections(Predicate<ConnectionInfo> which) {
+    Map<IscsiConnection, IscsiSession> owner = new java.util.HashMap<>();
+    for (IscsiSession s : sessionsByTsih.values()) {
+      if (s.connection != null) owner.put(s.connection, s);
+    }
+    List<ConnectionInfo> closing = new ArrayList<>();
+    List<Future<Void>> done = new ArrayList<>();
+    for (IscsiConnection c : connections.keySet()) {
+      IscsiSession s = owner.get(c);
+      ConnectionInfo ci = new ConnectionInfo(c.dm.transport(), c.dm.localAddress(), c.dm.remoteAddress(),
+          s == null ? 0 : s.tsih, s == null ? null : s.connectionParams);
+      if (which.test(ci)) {
+        closing.add(ci);
+        done.add(c.shutdown());
+      }
+    }
+    return Future.join(done).transform(x -> Future.succeededFuture(closing));
+  }
+
+  /** TSIHs of the sessions logged in to a target of this name; for closing sessions of a removed target. */
+  public List<Integer> sessionsOfTarget(String targetName) {
+    List<Integer> out = new ArrayList<>();
+    for (IscsiSession s : sessionsByTsih.values()) {
+      if (s.target != null && s.target.name().equals(targetName)) out.add(s.tsih);
+    }
+    return out;
+  }
+
+  private static SessionInfo info(IscsiSession s) {
+    IscsiConnection c = s.connection;
+    List<ConnectionInfo> cs = c == null ? List.of() : List.of(new ConnectionInfo(c.dm.transport(),
+        c.dm.localAddress(), c.dm.remoteAddress(), s.tsih, s.connectionParams));
+    return new SessionInfo(s.tsih, s.type == IscsiSession.Type.DISCOVERY, s.initiatorName, s.isid,
+        s.target == null ? null : s.target.name(), s.portalGroupTag, s.params, cs);
   }
 }
