@@ -69,7 +69,7 @@ final class IscsiConnection implements DatamoverListener {
   /** The next StatSN; owned by the login phase, then by the session's context. */
   private volatile int statSn = 1;
   private int nextTtt = 1;
-  IscsiSession session;
+  volatile IscsiSession session;
   int cid;
   ConnectionParameters params = ConnectionParameters.DEFAULT;
   private final Promise<Void> closed = Promise.promise();

@@ -194,17 +194,8 @@ public final class IscsiService {
 
   /** Live transport connections, including those still in login, a snapshot. */
   public List<ConnectionInfo> connections() {
-    Map<IscsiConnection, IscsiSession> owner = new java.util.HashMap<>();
-    for (IscsiSession s : sessionsByTsih.values()) {
-      IscsiConnection c = s.connection;
-      if (c != null) owner.put(c, s);
-    }
     List<ConnectionInfo> out = new ArrayList<>();
-    for (IscsiConnection c : connections.keySet()) {
-      IscsiSession s = owner.get(c);
-      out.add(new ConnectionInfo(c.dm.transport(), c.dm.localAddress(), c.dm.remoteAddress(),
-          s == null ? 0 : s.tsih, s == null ? null : s.connectionParams));
-    }
+    for (IscsiConnection c : connections.keySet()) out.add(info(c));
     return out;
   }
 
@@ -225,8 +216,12 @@ public final class IscsiService {
    */
   public Future<Boolean> closeSession(int tsih) {
     IscsiSession s = sessionsByTsih.get(tsih);
-    if (s == null || s.connection == null) return Future.succeededFuture(false);
-    return s.connection.shutdown().map(true);
+    if (s == null) return Future.succeededFuture(false);
+    List<Future<Void>> done = new ArrayList<>();
+    for (IscsiConnection c : connections.keySet()) {
+      if (c.session == s) done.add(c.shutdown());
+    }
+    return Future.join(done).map(true);
   }
 
   /**
@@ -236,16 +231,10 @@ public final class IscsiService {
    * @return the connections closed
    */
   public Future<List<ConnectionInfo>> closeConnections(Predicate<ConnectionInfo> which) {
-    Map<IscsiConnection, IscsiSession> owner = new java.util.HashMap<>();
-    for (IscsiSession s : sessionsByTsih.values()) {
-      if (s.connection != null) owner.put(s.connection, s);
-    }
     List<ConnectionInfo> closing = new ArrayList<>();
     List<Future<Void>> done = new ArrayList<>();
     for (IscsiConnection c : connections.keySet()) {
-      IscsiSession s = owner.get(c);
-      ConnectionInfo ci = new ConnectionInfo(c.dm.transport(), c.dm.localAddress(), c.dm.remoteAddress(),
-          s == null ? 0 : s.tsih, s == null ? null : s.connectionParams);
+      ConnectionInfo ci = info(c);
       if (which.test(ci)) {
         closing.add(ci);
         done.add(c.shutdown());
@@ -263,10 +252,17 @@ public final class IscsiService {
     return out;
   }
 
-  private static SessionInfo info(IscsiSession s) {
-    IscsiConnection c = s.connection;
-    List<ConnectionInfo> cs = c == null ? List.of() : List.of(new ConnectionInfo(c.dm.transport(),
-        c.dm.localAddress(), c.dm.remoteAddress(), s.tsih, s.connectionParams));
+  private static ConnectionInfo info(IscsiConnection c) {
+    IscsiSession s = c.session;
+    return new ConnectionInfo(c.dm.transport(), c.dm.localAddress(), c.dm.remoteAddress(), s == null ? 0 : s.tsih,
+        s == null ? null : c.params);
+  }
+
+  private SessionInfo info(IscsiSession s) {
+    List<ConnectionInfo> cs = new ArrayList<>();
+    for (IscsiConnection c : connections.keySet()) {
+      if (c.session == s) cs.add(info(c));
+    }
     return new SessionInfo(s.tsih, s.type == IscsiSession.Type.DISCOVERY, s.initiatorName, s.isid,
         s.target == null ? null : s.target.name(), s.portalGroupTag, s.params, cs);
   }

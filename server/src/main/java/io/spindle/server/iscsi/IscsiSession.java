@@ -536,7 +536,7 @@ final class IscsiSession {
     if (erl() > 0) {
       task.state = IscsiTask.State.STATUS_SENT;
       task.connection.awaitAcknowledgement(task);
-      service.observer().commandCompleted(target.name(), task.lunNumber(), task.kind(), task.result.status(),
+      service.observer().commandCompleted(tsih, target.name(), task.lunNumber(), task.kind(), task.result.status(),
           task.bytesMoved(), System.nanoTime() - task.arrived);
     } else {
       endTask(task, task.result.status());
@@ -553,7 +553,7 @@ final class IscsiSession {
 
   private void endTask(IscsiTask task, int status) {
     if (tasks.remove(task.itt, task)) {
-      service.observer().commandCompleted(target.name(), task.lunNumber(), task.kind(), status,
+      service.observer().commandCompleted(tsih, target.name(), task.lunNumber(), task.kind(), status,
           task.bytesMoved(), System.nanoTime() - task.arrived);
     }
     task.finish();
