@@ -22,10 +22,13 @@ public record NegotiationOptions(int maxRecvDataSegmentLength, int maxBurstLengt
   /** Digests are allowed (CRC32C accepted when the initiator asks); the target prefers none. */
   public static final boolean DEFAULT_HEADER_DIGEST = true;
   public static final boolean DEFAULT_DATA_DIGEST = true;
-  public static final int DEFAULT_ERROR_RECOVERY_LEVEL = 0;
-  public static final int DEFAULT_MAX_CONNECTIONS = 1;
+  /** The highest ErrorRecoveryLevel offered; initiators asking for less get less (Min, RFC 7143 §13.20). */
+  public static final int DEFAULT_ERROR_RECOVERY_LEVEL = 2;
+  /** Connections a session may have (MC/S); initiators asking for fewer get fewer. */
+  public static final int DEFAULT_MAX_CONNECTIONS = 4;
   public static final int DEFAULT_TIME2WAIT = 2;
-  public static final int DEFAULT_TIME2RETAIN = 0;
+  /** Seconds tasks of a failed connection wait for reassignment (RFC 7143 §13.16). */
+  public static final int DEFAULT_TIME2RETAIN = 20;
   /** Commands a session may have outstanding: the CmdSN window (MaxCmdSN - ExpCmdSN + 1). */
   public static final int DEFAULT_QUEUE_DEPTH = 128;
   public static final int DEFAULT_NOP_IN_INTERVAL = 15;
@@ -58,8 +61,8 @@ public record NegotiationOptions(int maxRecvDataSegmentLength, int maxBurstLengt
         bool(j, where, "initialR2T", DEFAULT_INITIAL_R2T),
         bool(j, where, "headerDigest", DEFAULT_HEADER_DIGEST),
         bool(j, where, "dataDigest", DEFAULT_DATA_DIGEST),
-        range(j, where, "errorRecoveryLevel", DEFAULT_ERROR_RECOVERY_LEVEL, 0, 0),
-        range(j, where, "maxConnections", DEFAULT_MAX_CONNECTIONS, 1, 1),
+        range(j, where, "errorRecoveryLevel", DEFAULT_ERROR_RECOVERY_LEVEL, 0, 2),
+        range(j, where, "maxConnections", DEFAULT_MAX_CONNECTIONS, 1, 65535),
         range(j, where, "defaultTime2Wait", DEFAULT_TIME2WAIT, 0, 3600),
         range(j, where, "defaultTime2Retain", DEFAULT_TIME2RETAIN, 0, 3600),
         range(j, where, "queueDepth", DEFAULT_QUEUE_DEPTH, 1, 4096),

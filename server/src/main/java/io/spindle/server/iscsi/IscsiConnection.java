@@ -186,6 +186,9 @@ final class IscsiConnection implements DatamoverListener {
     // ErrorRecoveryLevel > 0: the datamover skipped a PDU whose header digest failed (RFC 7143 §7.8).
     log.warn("discarded a PDU from peer={}: {}", peer, reason);
     service.observer().digestError(peer, true);
+    // NOP-based gap detection (RFC 7143 §6.2.1): a ping now shows the initiator our ExpCmdSN,
+    // so a discarded command is retried without waiting for a timeout.
+    if (state == State.FULL_FEATURE && pingTtt == RESERVED) ping(System.nanoTime());
   }
 
   @Override
@@ -358,6 +361,7 @@ final class IscsiConnection implements DatamoverListener {
       old.run(() -> old.end("reinstated by a new login"));
     }
     if (!discovery && sp.errorRecoveryLevel() == 2) service.stateStore().putSession(s.record());
+    s.startRecoveryTimers();
     service.observer().sessionOpened(discovery ? null : target.name(), discovery);
     enterFullFeature(req, answers, s);
   }
@@ -676,17 +680,23 @@ final class IscsiConnection implements DatamoverListener {
           close();
         }
       } else if (now - lastReceived > intervalNanos) {
-        pingTtt = nextPingTag();
-        pingSent = now;
-        // A ping carries the current StatSN without consuming it (RFC 7143 §11.19.3); the
-        // initiator learns of lost status or commands from the numbers (NOP-based gap detection).
-        NopInPdu ping = new NopInPdu();
-        ping.itt(RESERVED);
-        ping.ttt(pingTtt);
-        ping.statSn(statSn).expCmdSn(session.expCmdSn).maxCmdSn(session.announcedMaxCmdSn());
-        dm.sendControl(ping);
+        ping(now);
       }
     });
+  }
+
+  /**
+   * Sends a NOP-In ping. It carries the current StatSN without consuming it (RFC 7143 §11.19.3);
+   * the initiator learns of lost status or commands from the numbers (NOP-based gap detection).
+   */
+  private void ping(long now) {
+    pingTtt = nextPingTag();
+    pingSent = now;
+    NopInPdu ping = new NopInPdu();
+    ping.itt(RESERVED);
+    ping.ttt(pingTtt);
+    ping.statSn(statSn).expCmdSn(session.expCmdSn).maxCmdSn(session.announcedMaxCmdSn());
+    dm.sendControl(ping);
   }
 
   /** Ping tags come from the top half of the TTT space, apart from the session-context tags. */

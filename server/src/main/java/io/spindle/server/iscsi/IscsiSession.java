@@ -74,6 +74,9 @@ final class IscsiSession {
   /** Live connections by CID. */
   final Map<Integer, IscsiConnection> connections = new LinkedHashMap<>();
   private long retainTimer;
+  private long stallTimer;
+  /** Data-Out silence after which an open transfer is asked for again (ERL &gt; 0). */
+  static final long DATA_OUT_STALL_NANOS = 2_000_000_000L;
   boolean closed;
 
   IscsiSession(IscsiService service, Context context, Type type, String initiatorName, long isid, int tsih,
@@ -92,6 +95,17 @@ final class IscsiSession {
     this.queueDepth = queueDepth;
     this.expCmdSn = initialCmdSn;
     this.maxCmdSnAnnounced = initialCmdSn - 1;
+  }
+
+  /** Starts the ERL &gt; 0 watch for stalled Data-Out transfers; call once, on the session's context. */
+  void startRecoveryTimers() {
+    if (erl() == 0 || type != Type.NORMAL) return;
+    stallTimer = service.vertx.setPeriodic(500, id -> run(() -> {
+      long now = System.nanoTime();
+      for (IscsiTask t : tasks.values()) {
+        if (t.recoverStalledDataOut(now, DATA_OUT_STALL_NANOS)) log.info("{}: Data-Out stalled; recovery R2T sent", t);
+      }
+    }));
   }
 
   /** Runs {@code action} on the session's context (now, when already there). */
@@ -233,6 +247,7 @@ final class IscsiSession {
     if (closed) return;
     closed = true;
     if (retainTimer != 0) service.vertx.cancelTimer(retainTimer);
+    if (stallTimer != 0) service.vertx.cancelTimer(stallTimer);
     log.info("session ended ({}) {}", why, describe());
     service.unregister(this);
     service.stateStore().removeSession(key());
@@ -299,7 +314,9 @@ final class IscsiSession {
       IscsiConnection c = (IscsiConnection) next[0];
       InitiatorPdu p = (InitiatorPdu) next[1];
       try {
-        if (!c.isClosed()) dispatch(c, p);
+        // A SCSI command whose connection failed meanwhile still runs at ERL 2: it waits for
+        // TASK REASSIGN like the connection's other tasks (RFC 7143 §6.2.2).
+        if (!c.isClosed() || (erl() == 2 && p.opcode() == Opcode.SCSI_COMMAND)) dispatch(c, p);
       } finally {
         p.release();
       }
@@ -682,6 +699,14 @@ final class IscsiSession {
     }
     IscsiTask t = tasks.get(req.referencedTaskTag());
     if (t == null) {
+      // Received but still waiting for an earlier CmdSN: it will run on the new connection.
+      for (Object[] w : waiting.values()) {
+        if (((Pdu) w[1]).itt() == req.referencedTaskTag() && ((IscsiConnection) w[0]).isClosed()) {
+          w[0] = from;
+          from.tmfResponse(req, TaskMgmtResponsePdu.FUNCTION_COMPLETE);
+          return;
+        }
+      }
       from.tmfResponse(req, TaskMgmtResponsePdu.TASK_DOES_NOT_EXIST);
       return;
     }

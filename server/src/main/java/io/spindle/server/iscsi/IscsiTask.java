@@ -91,6 +91,8 @@ final class IscsiTask implements ScsiCommand {
   /** Ranges to request again (recovery R2Ts, RFC 7143 §7.8): {offset, length}. */
   private final Deque<int[]> recoveryRanges = new ArrayDeque<>();
   private int wantedEnd;
+  /** When Data-Out last arrived or was asked for (System.nanoTime), to notice a stalled transfer. */
+  long lastProgress = System.nanoTime();
   private Promise<ByteBuf> pending;
   private int pendingOffset;
   private int pendingLength;
@@ -243,7 +245,17 @@ final class IscsiTask implements ScsiCommand {
   int dataOut(DataOutPdu pdu, boolean digestError) {
     int offset = pdu.bufferOffset();
     int length = pdu.dataSegmentLength();
+    boolean recovering = session.erl() > 0;
+    lastProgress = System.nanoTime();
     if (pdu.ttt() == RESERVED_TAG) {
+      if (recovering && unsolicitedDone) return 0; // late, after a recovery R2T took over its range
+      if (recovering && pdu.dataSn() > unsolicitedDataSn && offset > unsolicitedNextOffset
+          && offset + length <= unsolicitedLimit) {
+        // Data-Out lost on the way (header discarded, RFC 7143 §7.8): ask for the hole again.
+        recoveryRanges.add(new int[] {unsolicitedNextOffset, offset - unsolicitedNextOffset});
+        unsolicitedNextOffset = offset;
+        unsolicitedDataSn = pdu.dataSn();
+      }
       // Unsolicited data: in order, DataSN from 0, within the first burst (RFC 7143 §4.2.5.2, §13.14).
       if (unsolicitedDone || pdu.dataSn() != unsolicitedDataSn || offset != unsolicitedNextOffset
           || offset + length > unsolicitedLimit) {
@@ -272,7 +284,13 @@ final class IscsiTask implements ScsiCommand {
       for (R2t r : r2ts) {
         if (r.ttt == pdu.ttt()) r2t = r;
       }
-      if (r2t == null) return RejectPdu.INVALID_PDU_FIELD;
+      if (r2t == null) return recovering ? 0 : RejectPdu.INVALID_PDU_FIELD; // late for a replaced R2T
+      if (recovering && pdu.dataSn() > r2t.nextDataSn && offset > r2t.nextOffset
+          && offset + length <= r2t.offset + r2t.length) {
+        recoveryRanges.add(new int[] {r2t.nextOffset, offset - r2t.nextOffset});
+        r2t.nextOffset = offset;
+        r2t.nextDataSn = pdu.dataSn();
+      }
       // Solicited data answers its R2T in order: DataSN from 0 per R2T (RFC 7143 §11.7.5).
       if (pdu.dataSn() != r2t.nextDataSn || offset != r2t.nextOffset || offset + length > r2t.offset + r2t.length) {
         return RejectPdu.PROTOCOL_ERROR;
@@ -342,6 +360,32 @@ final class IscsiTask implements ScsiCommand {
       pending = null;
       p.complete(slice(pendingOffset, pendingLength));
     }
+  }
+
+  /**
+   * A transfer that made no progress for a while lost its last Data-Out (ErrorRecoveryLevel &gt; 0):
+   * what the open R2Ts and the unsolicited burst still owe is asked for again with recovery R2Ts
+   * (RFC 7143 §7.8); data arriving later for the replaced R2Ts is dropped.
+   *
+   * @return true when recovery R2Ts were sent
+   */
+  boolean recoverStalledDataOut(long now, long stallNanos) {
+    if (state != State.ACTIVE || pending == null || now - lastProgress < stallNanos) return false;
+    if (r2ts.isEmpty() && unsolicitedDone && recoveryRanges.isEmpty()) return false;
+    lastProgress = now;
+    for (R2t r : r2ts) {
+      if (r.nextOffset < r.offset + r.length) recoveryRanges.add(new int[] {r.nextOffset, r.offset + r.length - r.nextOffset});
+    }
+    r2ts.clear();
+    if (!unsolicitedDone) {
+      unsolicitedDone = true;
+      if (unsolicitedNextOffset < unsolicitedLimit) {
+        recoveryRanges.add(new int[] {unsolicitedNextOffset, unsolicitedLimit - unsolicitedNextOffset});
+      }
+      nextR2tOffset = Math.max(nextR2tOffset, unsolicitedLimit);
+    }
+    sendR2ts();
+    return true;
   }
 
   /** Sends R2Ts — recovery ranges first, then new ones — up to MaxOutstandingR2T (RFC 7143 §13.17). */

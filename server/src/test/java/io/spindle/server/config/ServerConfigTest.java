@@ -58,7 +58,7 @@ class ServerConfigTest {
       "/targets/0/luns/0/colour | \"red\" | targets[0].luns[0].colour",
       "/negotiation | {\"maxBurstLength\": 100} | negotiation.maxBurstLength",
       "/negotiation | {\"firstBurstLength\": 2097152} | negotiation.firstBurstLength",
-      "/negotiation | {\"errorRecoveryLevel\": 2} | negotiation.errorRecoveryLevel",
+      "/negotiation | {\"errorRecoveryLevel\": 3} | negotiation.errorRecoveryLevel",
       "/storage | {\"workerThreads\": 0} | storage.workerThreads",
       "/extra | 1 | extra"})
   void badValueIsNamed(String pointer, String json, String field) {

@@ -97,6 +97,8 @@ final class SessionImpl implements Session {
   private final AtomicInteger recoveries = new AtomicInteger();
   private int cmdSn;
   private int expCmdSn;
+  /** Retry a gap command at most this often. */
+  private static final long GAP_RETRY_NANOS = 1_000_000_000L;
   private int maxCmdSn;
   private int nextCid;
   private int roundRobin;
@@ -409,6 +411,8 @@ final class SessionImpl implements Session {
 
   private final class Command extends Exchange<ScsiResponse> {
     final ScsiTask task;
+    /** When it was last retried for a CmdSN gap (System.nanoTime), 0 if never. */
+    long lastRetry;
 
     Command(ScsiTask task) {
       super(task.itt);
@@ -892,6 +896,26 @@ final class SessionImpl implements Session {
       out.ttt(n.ttt()).cmdSn(cmdSn).expStatSn(l.expStatSn);
       if (n.data().isReadable()) out.data(n.data().retainedSlice());
       l.write(out);
+      if (erl() >= 1) retryGap();
+    }
+  }
+
+  /**
+   * NOP-based gap detection (RFC 7143 §6.2.1, §7.1.4.2): a target ping shows its ExpCmdSN; if
+   * that is a command sent a while ago with later ones behind it, the target never got it (its
+   * header was discarded, say). It is sent again with the same ITT and CmdSN.
+   */
+  private void retryGap() {
+    if (!Sn.lt(expCmdSn, cmdSn)) return;
+    long now = System.nanoTime();
+    for (Exchange<?> e : active.values()) {
+      if (e instanceof Command c && c.task.cmdSn == expCmdSn && c.link != null && !c.link.gone) {
+        if (now - c.lastRetry < GAP_RETRY_NANOS) return;
+        c.lastRetry = now;
+        log.info("{}: the target still expects CmdSN {} ({}); retrying it", this, expCmdSn & 0xffffffffL, c);
+        c.retry();
+        return;
+      }
     }
   }
 
@@ -1111,6 +1135,12 @@ final class SessionImpl implements Session {
         c.link = to;
         c.task.reassigned();
         log.debug("{}: {} reassigned to CID {}", this, c, to.cid);
+      } else if (ar.succeeded() && ar.result() == TaskMgmtResponsePdu.TASK_DOES_NOT_EXIST && !to.gone) {
+        // The target never received the command (it was lost with the connection): send it again
+        // with the same ITT and CmdSN (RFC 7143 §6.2.1), which also fills the target's CmdSN gap.
+        log.debug("{}: {} unknown to the target; retrying it on CID {}", this, c, to.cid);
+        c.link = to;
+        c.retry();
       } else if (c.task.attempts < MAX_ATTEMPTS) {
         log.info("{}: {} not reassigned ({}); sending it as a new task", this, c,
             ar.succeeded() ? "response " + ar.result() : ar.cause().getMessage());
