@@ -85,6 +85,9 @@ final class IscsiConnection implements DatamoverListener {
   private LoginPolicy.Admission admission;
   private ChapAuthenticator authenticator;
   private int loginRounds;
+  /** The names the first login text declared, for the log of a login refused before negotiation starts. */
+  private String claimedInitiator;
+  private String claimedTarget;
   private TargetNegotiator negotiation;
   private IscsiSession joining;
   private int loginStage = -1;
@@ -319,6 +322,8 @@ final class IscsiConnection implements DatamoverListener {
   private void admit(List<Pair> offers) throws LoginException {
     String initiator = first(offers, "InitiatorName");
     String targetName = first(offers, "TargetName");
+    claimedInitiator = initiator;
+    claimedTarget = targetName;
     boolean discovery = "Discovery".equals(first(offers, "SessionType"));
     SessionParameters existing = null;
     if (loginTsih != 0) {
@@ -375,7 +380,10 @@ final class IscsiConnection implements DatamoverListener {
     }
     if (loginStage != 0) {
       // RFC 7143 §6.3: a target that requires authentication refuses a login starting in the operational stage.
-      throw new LoginException(LoginException.AUTHENTICATION_FAILURE, "operational stage without authentication");
+      if (!authenticator.succeeded()) {
+        throw new LoginException(LoginException.AUTHENTICATION_FAILURE, "operational stage without authentication");
+      }
+      return true;
     }
     if (!"CHAP".equals(negotiation.authMethod())) {
       if (first(offers, "AuthMethod") != null) {
@@ -497,8 +505,8 @@ final class IscsiConnection implements DatamoverListener {
   }
 
   private void loginFailed(int itt, LoginException e) {
-    String initiator = printable(negotiation == null ? null : negotiation.initiatorName());
-    String target = printable(negotiation == null ? null : negotiation.targetName());
+    String initiator = printable(negotiation == null ? claimedInitiator : negotiation.initiatorName());
+    String target = printable(negotiation == null ? claimedTarget : negotiation.targetName());
     log.warn("login failed peer={} initiator={} target={} status=0x{} ({}): {}", peer, initiator, target,
         String.format("%04x", e.status), LoginException.describe(e.status), e.getMessage());
     service.observer().loginFailed(peer, initiator, target, e.status);
