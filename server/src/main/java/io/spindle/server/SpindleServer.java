@@ -11,6 +11,7 @@ import io.spindle.server.config.ServerConfig;
 import io.spindle.server.config.TargetConfig;
 import io.spindle.server.iscsi.IscsiService;
 import io.spindle.server.iscsi.IscsiTarget;
+import io.spindle.server.iscsi.LoginPolicy;
 import io.spindle.server.metrics.SpindleMetrics;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
@@ -114,6 +115,7 @@ public final class SpindleServer {
           Map<String, IscsiTarget> targets = new HashMap<>();
           for (TargetConfig t : config.targets()) targets.put(t.name(), iscsiTarget(engine, t, units.get(t.name())));
           IscsiService iscsi = new IscsiService(vertx, targets, config.portals(), config.negotiation());
+          iscsi.loginPolicy(loginPolicy(engine, config, targets, units));
           metrics.iscsi().knownTargets(targets.keySet());
           iscsi.observer(metrics.iscsi());
           Map<PortalConfig, Future<Transport.Listener>> started = new LinkedHashMap<>();
@@ -214,6 +216,16 @@ public final class SpindleServer {
     Map<Integer, LogicalUnit> m = new LinkedHashMap<>();
     luns.forEach((n, u) -> m.put(n, u.unit()));
     return new IscsiTarget(t.name(), t.alias(), engine.createTarget(t.name(), m));
+  }
+
+  /** ACLs, CHAP and login limits of {@code c}; an ACL entry that maps LUNs gets its own SCSI target view. */
+  private static LoginPolicy loginPolicy(ScsiEngine engine, ServerConfig c, Map<String, IscsiTarget> targets,
+      Map<String, Map<Integer, OpenLun>> units) {
+    return LoginPolicy.of(c, targets, (name, map) -> {
+      Map<Integer, LogicalUnit> m = new LinkedHashMap<>();
+      map.forEach((lun, targetLun) -> m.put(lun, units.get(name).get(targetLun).unit()));
+      return engine.createTarget(name, m);
+    });
   }
 
   public ServerConfig config() {
@@ -374,6 +386,8 @@ public final class SpindleServer {
     portals = serving;
     units = newUnits;
     config = next;
+    // The policy first: in between, a login to a target the new configuration dropped is refused.
+    iscsi.loginPolicy(loginPolicy(engine, next, targets, newUnits));
     iscsi.targets(targets);
     iscsi.listening(serving.values().stream().map(Serving::bound).toList());
     metrics.iscsi().knownTargets(targets.keySet());

@@ -29,7 +29,7 @@ public final class SpindleCli {
       "usage: spindle-cli [--admin HOST:PORT] [--json] COMMAND",
       "",
       "  targets                              list targets with their LUNs and session counts",
-      "  target add NAME [alias=TEXT] LUNSPEC...   add a target (LUNSPEC: lun=0,backing=memory,size=1G)",
+      "  target add NAME [alias=TEXT] [acl=any] LUNSPEC...   add a target (LUNSPEC: lun=0,backing=memory,size=1G)",
       "  target remove NAME                   remove a target (its sessions close after the grace period)",
       "  lun add TARGET LUN KEY=VALUE...       add a LUN, e.g. lun add iqn.x:disk 1 backing=file path=d1.img size=10G",
       "  lun remove TARGET LUN                remove a LUN",
@@ -139,6 +139,7 @@ public final class SpindleCli {
           JsonArray luns = new JsonArray();
           for (String s : a.subList(3, a.size())) {
             if (s.startsWith("alias=")) t.put("alias", s.substring(6));
+            else if (s.equals("acl=any")) t.put("acl", "any"); // no ACL: every initiator, no authentication
             else luns.add(keyValues(List.of(s.split(","))));
           }
           return new Request("targets.add", new JsonObject().put("target", t.put("luns", luns)));

@@ -35,7 +35,7 @@ class SpindleCliIT {
     vertx = Vertx.vertx();
     JsonObject config = new JsonObject()
         .put("portals", new JsonArray().add(new JsonObject().put("address", "127.0.0.1:0")))
-        .put("targets", new JsonArray().add(new JsonObject().put("name", TARGET).put("luns", new JsonArray()
+        .put("targets", new JsonArray().add(new JsonObject().put("name", TARGET).put("acl", "any").put("luns", new JsonArray()
             .add(new JsonObject().put("lun", 0).put("backing", "memory").put("size", "4M")))))
         .put("reload", new JsonObject().put("gracePeriodMillis", 0));
     server = SpindleServer.start(vertx, ServerConfig.fromJson(config)).await(30, TimeUnit.SECONDS);
@@ -83,7 +83,7 @@ class SpindleCliIT {
     assertTrue(r.err().contains("(409)"), r.err());
     assertEquals(0, cli("lun", "remove", TARGET, "1").code());
 
-    r = cli("target", "add", "iqn.2026-11.io.spindle:cli2", "alias=second", "lun=0,backing=memory,size=1M");
+    r = cli("target", "add", "iqn.2026-11.io.spindle:cli2", "alias=second", "acl=any", "lun=0,backing=memory,size=1M");
     assertEquals(0, r.code(), r.err());
     assertEquals(0, cli("target", "remove", "iqn.2026-11.io.spindle:cli2").code());
 

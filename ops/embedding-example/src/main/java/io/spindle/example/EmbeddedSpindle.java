@@ -38,7 +38,7 @@ public final class EmbeddedSpindle {
   public static Future<SpindleServer> start(Vertx vertx) {
     ServerConfig config = ServerConfig.fromJson(new JsonObject()
         .put("portals", new JsonArray().add(new JsonObject().put("address", "127.0.0.1:0")))
-        .put("targets", new JsonArray().add(new JsonObject().put("name", "iqn.2026-11.com.example:app")
+        .put("targets", new JsonArray().add(new JsonObject().put("name", "iqn.2026-11.com.example:app").put("acl", "any")
             .put("luns", new JsonArray().add(new JsonObject().put("backing", "memory").put("size", "64M"))))));
     return SpindleServer.start(vertx, config).compose(server ->
         new AdminService(vertx, server, null, null).register().map(server));

@@ -1,5 +1,8 @@
 package io.spindle.initiator;
 
+import io.spindle.iscsi.auth.ChapAlgorithm;
+import io.spindle.iscsi.auth.ChapAuthenticator;
+import io.spindle.iscsi.auth.ChapIdentity;
 import io.spindle.iscsi.text.TextKeys;
 import java.util.ArrayList;
 import java.util.List;
@@ -66,6 +69,9 @@ public final class InitiatorOptions {
   private boolean sessionRecovery = DEFAULT_SESSION_RECOVERY;
   private FaultInjector faultInjector = FaultInjector.NONE;
   private final List<TextKeys.Pair> extraKeys = new ArrayList<>();
+  private ChapIdentity chap;
+  private ChapIdentity targetChap;
+  private List<ChapAlgorithm> chapAlgorithms = ChapAuthenticator.DEFAULT_ALGORITHMS;
 
   public InitiatorOptions() {
   }
@@ -91,6 +97,9 @@ public final class InitiatorOptions {
     sessionRecovery = other.sessionRecovery;
     faultInjector = other.faultInjector;
     extraKeys.addAll(other.extraKeys);
+    chap = other.chap;
+    targetChap = other.targetChap;
+    chapAlgorithms = other.chapAlgorithms;
   }
 
   public String getInitiatorName() {
@@ -203,6 +212,41 @@ public final class InitiatorOptions {
 
   public InitiatorOptions setSecurityNegotiation(boolean securityNegotiation) {
     this.securityNegotiation = securityNegotiation;
+    return this;
+  }
+
+  /** The initiator's CHAP name and secret (RFC 7143 §12.1.3), or null for AuthMethod=None. */
+  public ChapIdentity getChap() {
+    return chap;
+  }
+
+  /**
+   * Authenticate with CHAP: only AuthMethod=CHAP is then offered, so a target cannot talk the
+   * initiator down to no authentication. Requires {@link #isSecurityNegotiation()}.
+   */
+  public InitiatorOptions setChap(ChapIdentity chap) {
+    this.chap = chap;
+    return this;
+  }
+
+  /** The name and secret the target must prove (mutual CHAP), or null for one-way CHAP. */
+  public ChapIdentity getTargetChap() {
+    return targetChap;
+  }
+
+  public InitiatorOptions setTargetChap(ChapIdentity targetChap) {
+    this.targetChap = targetChap;
+    return this;
+  }
+
+  /** CHAP_A offer, in order of preference; by default SHA3-256, SHA-256, SHA-1, MD5. */
+  public List<ChapAlgorithm> getChapAlgorithms() {
+    return chapAlgorithms;
+  }
+
+  public InitiatorOptions setChapAlgorithms(List<ChapAlgorithm> algorithms) {
+    if (algorithms.isEmpty()) throw new IllegalArgumentException("at least one CHAP algorithm");
+    this.chapAlgorithms = List.copyOf(algorithms);
     return this;
   }
 

@@ -195,7 +195,7 @@ public final class AdminService {
       }
       case "stats" -> Future.succeededFuture(stats(body.getString("target")));
       case "reload" -> reload(body);
-      case "config.get" -> Future.succeededFuture(new JsonObject().put("config", server.config().toJson())
+      case "config.get" -> Future.succeededFuture(new JsonObject().put("config", server.config().toJson(false))
           .put("file", watcher == null ? null : watcher.file().toString()));
       default -> throw new AdminException(NOT_FOUND, "no operation " + op);
     };
@@ -233,7 +233,7 @@ public final class AdminService {
     });
     JsonArray a = new JsonArray();
     server.config().targets().forEach(t -> {
-      JsonObject j = t.toJson();
+      JsonObject j = t.toJson(false); // CHAP secrets are never shown
       JsonArray luns = j.getJsonArray("luns");
       for (int i = 0; i < luns.size(); i++) {
         JsonObject l = luns.getJsonObject(i);

@@ -20,7 +20,7 @@ import java.util.Set;
  * everything before anything starts: a bad value is a {@link ConfigException} naming its field.
  */
 public record ServerConfig(List<PortalConfig> portals, List<TargetConfig> targets, NegotiationOptions negotiation,
-    int storageWorkerThreads, OperationsConfig operations) {
+    int storageWorkerThreads, OperationsConfig operations, DiscoveryConfig discovery, LoginLimits login) {
 
   public static final String DEMO_TARGET = "iqn.2026-11.io.spindle:demo";
   public static final String DEMO_PORTAL = "0.0.0.0:3260";
@@ -28,7 +28,13 @@ public record ServerConfig(List<PortalConfig> portals, List<TargetConfig> target
   public static final String DEMO_LUN_PATH = "spindle-data/demo-lun0.img";
 
   private static final Set<String> FIELDS = Set.of("portals", "targets", "negotiation", "storage", "metrics", "admin",
-      "reload");
+      "reload", "discovery", "login");
+
+  /** A configuration with open discovery and the default login limits. */
+  public ServerConfig(List<PortalConfig> portals, List<TargetConfig> targets, NegotiationOptions negotiation,
+      int storageWorkerThreads, OperationsConfig operations) {
+    this(portals, targets, negotiation, storageWorkerThreads, operations, DiscoveryConfig.open(), LoginLimits.defaults());
+  }
 
   /** A configuration with the default metrics, admin and reload settings. */
   public ServerConfig(List<PortalConfig> portals, List<TargetConfig> targets, NegotiationOptions negotiation,
@@ -101,32 +107,51 @@ public record ServerConfig(List<PortalConfig> portals, List<TargetConfig> target
     }
     int workers = NegotiationOptions.range(sj, "storage", "workerThreads", ScsiEngine.DEFAULT_WORKER_THREADS, 1, 1024);
     return new ServerConfig(List.copyOf(portals), List.copyOf(targets), negotiation, workers,
-        OperationsConfig.fromJson(j));
+        OperationsConfig.fromJson(j), DiscoveryConfig.fromJson(j), LoginLimits.fromJson(j));
   }
 
   /** The configuration as the JSON {@link #fromJson} reads; {@code fromJson(c.toJson())} equals {@code c}'s meaning. */
   public JsonObject toJson() {
+    return toJson(true);
+  }
+
+  /** The configuration as JSON; without secrets, every CHAP secret reads "(redacted)" (for showing it). */
+  public JsonObject toJson(boolean withSecrets) {
     JsonArray ps = new JsonArray();
     portals.forEach(p -> ps.add(p.toJson()));
     JsonArray ts = new JsonArray();
-    targets.forEach(t -> ts.add(t.toJson()));
+    targets.forEach(t -> ts.add(t.toJson(withSecrets)));
     JsonObject j = new JsonObject().put("portals", ps).put("targets", ts).put("negotiation", negotiation.toJson())
-        .put("storage", new JsonObject().put("workerThreads", storageWorkerThreads));
+        .put("storage", new JsonObject().put("workerThreads", storageWorkerThreads))
+        .put("discovery", discovery.toJson(withSecrets)).put("login", login.toJson());
     operations.toJson(j);
     return j;
   }
 
   public ServerConfig withOperations(OperationsConfig o) {
-    return new ServerConfig(portals, targets, negotiation, storageWorkerThreads, o);
+    return new ServerConfig(portals, targets, negotiation, storageWorkerThreads, o, discovery, login);
   }
 
   /** The same configuration with its portals replaced (the --portal option). */
   public ServerConfig withPortals(List<PortalConfig> replacement) {
-    return new ServerConfig(List.copyOf(replacement), targets, negotiation, storageWorkerThreads, operations);
+    return new ServerConfig(List.copyOf(replacement), targets, negotiation, storageWorkerThreads, operations,
+        discovery, login);
   }
 
   public ServerConfig withNegotiation(NegotiationOptions n) {
-    return new ServerConfig(portals, targets, n, storageWorkerThreads, operations);
+    return new ServerConfig(portals, targets, n, storageWorkerThreads, operations, discovery, login);
+  }
+
+  public ServerConfig withLogin(LoginLimits l) {
+    return new ServerConfig(portals, targets, negotiation, storageWorkerThreads, operations, discovery, l);
+  }
+
+  /** The target named {@code name}, or null. */
+  public TargetConfig target(String name) {
+    for (TargetConfig t : targets) {
+      if (t.name().equals(name)) return t;
+    }
+    return null;
   }
 
   private static JsonArray array(JsonObject j, String key) {

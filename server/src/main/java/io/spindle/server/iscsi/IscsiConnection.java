@@ -2,12 +2,14 @@ package io.spindle.server.iscsi;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
+import io.spindle.iscsi.auth.ChapAuthenticator;
+import io.spindle.iscsi.auth.ChapIdentity;
 import io.spindle.iscsi.datamover.DatamoverConnection;
 import io.spindle.iscsi.datamover.DatamoverKeys;
 import io.spindle.iscsi.datamover.DatamoverListener;
 import io.spindle.iscsi.negotiation.ConnectionParameters;
 import io.spindle.iscsi.negotiation.NegotiationException;
-import io.spindle.iscsi.negotiation.NegotiationLimits;
+import io.spindle.iscsi.negotiation.OperationalOptions;
 import io.spindle.iscsi.negotiation.Reply;
 import io.spindle.iscsi.negotiation.SessionParameters;
 import io.spindle.iscsi.negotiation.Stage;
@@ -75,6 +77,17 @@ final class IscsiConnection implements DatamoverListener {
   private final Promise<Void> closed = Promise.promise();
 
   // Login phase
+  /** The source address whose login slot this connection holds until its login ends (IscsiService). */
+  String loginSlot;
+  /** Login rounds (complete texts) accepted before the login must have ended. */
+  static final int MAX_LOGIN_ROUNDS = 32;
+  private LoginPolicy policy;
+  private LoginPolicy.Admission admission;
+  private ChapAuthenticator authenticator;
+  private int loginRounds;
+  /** The names the first login text declared, for the log of a login refused before negotiation starts. */
+  private String claimedInitiator;
+  private String claimedTarget;
   private TargetNegotiator negotiation;
   private IscsiSession joining;
   private int loginStage = -1;
@@ -243,53 +256,51 @@ final class IscsiConnection implements DatamoverListener {
 
   private void loginStep(LoginRequestPdu req)
       throws LoginException, NegotiationException, TextKeys.MalformedTextException {
-    if (negotiation == null) {
+    if (policy == null) {
       // RFC 7143 §11.12.4: version 0x00 is the only one defined.
       if (req.versionMin() != 0) {
         throw new LoginException(LoginException.UNSUPPORTED_VERSION, "Version-min " + req.versionMin());
       }
+      policy = service.loginPolicy();
       loginStage = req.csg();
       loginIsid = req.isid();
       loginTsih = req.tsih();
       cid = req.cid();
       loginCmdSn = req.cmdSn();
-      SessionParameters existing = null;
-      if (loginTsih != 0) {
-        // A connection for an existing session (RFC 7143 §6.3.4): it must be there, and be ours.
-        joining = service.session(loginTsih);
-        if (joining == null || joining.isid != loginIsid || joining.type != IscsiSession.Type.NORMAL) {
-          throw new LoginException(LoginException.SESSION_DOES_NOT_EXIST, "TSIH " + loginTsih + " with ISID 0x"
-              + Long.toHexString(loginIsid) + " is not a session");
-        }
-        existing = joining.params;
-      }
-      negotiation = new TargetNegotiator(service.operationalOptions(), portalGroupTag(), existing,
-          NegotiationLimits.DEFAULT);
     }
     if (req.csg() != loginStage || req.csg() == 2 || req.isid() != loginIsid || req.tsih() != loginTsih) {
       throw new LoginException(LoginException.INITIATOR_ERROR, "Login Request with CSG " + req.csg() + ", ISID 0x"
           + Long.toHexString(req.isid()) + ", TSIH " + req.tsih() + " does not continue the login in stage "
           + loginStage);
     }
-    // Text may continue across PDUs with the C bit (RFC 7143 §6.1, §11.12.2).
-    if (loginText == null) loginText = Unpooled.buffer();
-    if (loginText.readableBytes() + req.data().readableBytes() > MAX_TEXT_BYTES) {
-      throw new LoginException(LoginException.INITIATOR_ERROR, "login text longer than " + MAX_TEXT_BYTES + " bytes");
+    // Text may continue across PDUs with the C bit (RFC 7143 §6.1, §11.12.2); its size is bounded
+    // before it is kept (login.maxTextBytes), the number of keys by the negotiator (login.maxTextKeys).
+    int maxText = Math.min(MAX_TEXT_BYTES, policy.limits().maxTextBytes());
+    int held = loginText == null ? 0 : loginText.readableBytes();
+    if (held + req.data().readableBytes() > maxText) {
+      throw new LoginException(LoginException.INITIATOR_ERROR, "login text longer than " + maxText + " bytes");
     }
+    if (loginText == null) loginText = Unpooled.buffer(Math.max(256, req.data().readableBytes()));
     loginText.writeBytes(req.data(), req.data().readerIndex(), req.data().readableBytes());
     if (req.continueBit()) {
       sendLoginResponse(req, false, loginStage, 0, List.of(), 0);
       return;
     }
+    if (++loginRounds > MAX_LOGIN_ROUNDS) {
+      throw new LoginException(LoginException.INITIATOR_ERROR, "no end of login after " + MAX_LOGIN_ROUNDS + " rounds");
+    }
     List<Pair> offers = TextKeys.parse(loginText);
     loginText.release();
     loginText = null;
+    if (negotiation == null) admit(offers);
     Reply reply = negotiation.login(Stage.of(loginStage), offers);
     checkIdentity();
-    List<Pair> answers = reply.pairs();
+    List<Pair> answers = new ArrayList<>(reply.pairs());
+    boolean authenticated = authenticate(req, offers, reply, answers);
     // RFC 7143 §6.3: stages only move forward: 0 → 1 or 3, 1 → 3; the target grants the T bit
-    // only once none of its own offers waits for an answer.
-    boolean transit = req.transit() && negotiation.canTransit();
+    // only once none of its own offers waits for an answer, and (§12.1) out of the security
+    // stage only once the initiator is authenticated.
+    boolean transit = req.transit() && negotiation.canTransit() && authenticated;
     int nsg = req.nsg();
     if (req.transit() && (nsg == 2 || nsg <= loginStage)) {
       throw new LoginException(LoginException.INITIATOR_ERROR, "transit from stage " + loginStage + " to " + nsg);
@@ -303,6 +314,97 @@ final class IscsiConnection implements DatamoverListener {
     }
     sendLoginResponse(req, transit, loginStage, transit ? nsg : 0, answers, 0);
     if (transit) loginStage = nsg;
+  }
+
+  /**
+   * Decides, from the declarations of the first complete login text, whether this initiator may
+   * log in to what it names and how it must authenticate, then starts the negotiation offering
+   * that AuthMethod only. A missing InitiatorName or TargetName is left to the negotiator, which
+   * answers it with "missing parameter" (RFC 7143 §11.13.5, 0x0207).
+   */
+  private void admit(List<Pair> offers) throws LoginException {
+    String initiator = first(offers, "InitiatorName");
+    String targetName = first(offers, "TargetName");
+    claimedInitiator = initiator;
+    claimedTarget = targetName;
+    boolean discovery = "Discovery".equals(first(offers, "SessionType"));
+    SessionParameters existing = null;
+    if (loginTsih != 0) {
+      // A connection for an existing session (RFC 7143 §6.3.4): it must be there, and be ours.
+      joining = service.session(loginTsih);
+      if (joining == null || joining.isid != loginIsid || joining.type != IscsiSession.Type.NORMAL) {
+        throw new LoginException(LoginException.SESSION_DOES_NOT_EXIST, "TSIH " + loginTsih + " with ISID 0x"
+            + Long.toHexString(loginIsid) + " is not a session");
+      }
+      existing = joining.params;
+    }
+    if (initiator != null && discovery) {
+      admission = policy.discovery();
+    } else if (initiator != null && targetName != null) {
+      IscsiTarget target = service.target(targetName);
+      // RFC 7143 §11.13.5: 0x0203, nothing else: the answer gives no hint of other targets.
+      if (target == null) throw new LoginException(LoginException.TARGET_NOT_FOUND, "no target named " + targetName);
+      admission = policy.admit(target, initiator);
+      if (admission == null) {
+        throw new LoginException(LoginException.AUTHORIZATION_FAILURE, "initiator " + initiator
+            + " is not in the ACL of " + targetName);
+      }
+    }
+    ChapIdentity chap = admission == null ? null : admission.chap();
+    OperationalOptions options = service.operationalOptions().authMethods(chap != null ? "CHAP" : "None");
+    if (chap != null) {
+      // The initiator must prove the one CHAP name its ACL entry (or the discovery section) gives.
+      authenticator = new ChapAuthenticator(admission.algorithms(),
+          user -> user.equals(chap.name()) ? chap.secret() : null, admission.mutual(), service.random);
+    }
+    negotiation = new TargetNegotiator(options, portalGroupTag(), existing, policy.limits().negotiationLimits());
+  }
+
+  private static String first(List<Pair> pairs, String key) {
+    for (Pair p : pairs) {
+      if (p.key().equals(key)) return p.value();
+    }
+    return null;
+  }
+
+  /**
+   * Runs the CHAP exchange of the security stage (RFC 7143 §12.1.3) and appends the target's keys.
+   *
+   * @return true once the initiator may leave the security stage: authenticated, or no authentication required
+   */
+  private boolean authenticate(LoginRequestPdu req, List<Pair> offers, Reply reply, List<Pair> answers)
+      throws LoginException, NegotiationException {
+    if (authenticator == null) {
+      if (!reply.authenticationKeys().isEmpty()) {
+        throw new LoginException(LoginException.INITIATOR_ERROR, reply.authenticationKeys().get(0).key()
+            + " without AuthMethod=CHAP");
+      }
+      return true;
+    }
+    if (loginStage != 0) {
+      // RFC 7143 §6.3: a target that requires authentication refuses a login starting in the operational stage.
+      if (!authenticator.succeeded()) {
+        throw new LoginException(LoginException.AUTHENTICATION_FAILURE, "operational stage without authentication");
+      }
+      return true;
+    }
+    if (!"CHAP".equals(negotiation.authMethod())) {
+      if (first(offers, "AuthMethod") != null) {
+        throw new LoginException(LoginException.AUTHENTICATION_FAILURE, "AuthMethod " + first(offers, "AuthMethod")
+            + " offered; this target requires CHAP");
+      }
+      if (req.transit() || !reply.authenticationKeys().isEmpty()) {
+        throw new LoginException(LoginException.AUTHENTICATION_FAILURE, "no AuthMethod=CHAP negotiated");
+      }
+      return false;
+    }
+    ChapAuthenticator.Step step = authenticator.step(reply.authenticationKeys());
+    answers.addAll(step.keys());
+    if (step.complete()) {
+      log.info("CHAP ok peer={} initiator={} user={} algorithm={}{}", peer, negotiation.initiatorName(),
+          authenticator.user(), authenticator.algorithm(), authenticator.mutual() ? " mutual" : "");
+    }
+    return step.complete();
   }
 
   /** The declarations checked by the iSCSI layer (RFC 7143 §6.3.1); the negotiator checks presence. */
@@ -343,7 +445,8 @@ final class IscsiConnection implements DatamoverListener {
     SessionParameters sp = negotiation.sessionParameters();
     String initiatorName = negotiation.initiatorName();
     boolean discovery = negotiation.discovery();
-    IscsiTarget target = discovery ? null : service.target(negotiation.targetName());
+    // The session addresses the initiator's own LUN view when its ACL entry maps LUNs.
+    IscsiTarget target = discovery ? null : admission.target();
     int tsih = service.allocateTsih();
     if (tsih == 0) throw new LoginException(LoginException.OUT_OF_RESOURCES, "no free TSIH");
     int tpgt = portalGroupTag();
@@ -371,6 +474,7 @@ final class IscsiConnection implements DatamoverListener {
     session = s;
     state = State.FULL_FEATURE;
     service.vertx.cancelTimer(loginTimer);
+    service.loginEnded(this);
     sendLoginResponse(req, true, loginStage, 3, answers, s.tsih);
     // Digests and the receive limit apply from the first PDU after the final Login Response.
     dm.noticeKeyValues(new DatamoverKeys(params.headerDigest(), params.dataDigest(),
@@ -405,8 +509,8 @@ final class IscsiConnection implements DatamoverListener {
   }
 
   private void loginFailed(int itt, LoginException e) {
-    String initiator = negotiation == null ? null : negotiation.initiatorName();
-    String target = negotiation == null ? null : negotiation.targetName();
+    String initiator = printable(negotiation == null ? claimedInitiator : negotiation.initiatorName());
+    String target = printable(negotiation == null ? claimedTarget : negotiation.targetName());
     log.warn("login failed peer={} initiator={} target={} status=0x{} ({}): {}", peer, initiator, target,
         String.format("%04x", e.status), LoginException.describe(e.status), e.getMessage());
     service.observer().loginFailed(peer, initiator, target, e.status);
@@ -416,6 +520,17 @@ final class IscsiConnection implements DatamoverListener {
     r.status(e.status >> 8, e.status & 0xff);
     state = State.LOGGED_OUT;
     dm.sendControl(r).onComplete(x -> close());
+  }
+
+  /** A peer-supplied name as the log may show it: bounded, control characters replaced. */
+  private static String printable(String s) {
+    if (s == null) return null;
+    StringBuilder b = new StringBuilder();
+    for (int i = 0; i < s.length() && i < 256; i++) {
+      char ch = s.charAt(i);
+      b.append(ch >= 0x20 && ch != 0x7f ? ch : '?');
+    }
+    return s.length() > 256 ? b.append("...").toString() : b.toString();
   }
 
   // ---------------------------------------------------------------- sending (session context → this context)
@@ -643,6 +758,8 @@ final class IscsiConnection implements DatamoverListener {
       IscsiTarget t = service.target(value);
       if (t != null && (session.target == null || session.target == t)) list.add(t);
     }
+    // Issue 5: an initiator is shown only the targets whose ACL admits it.
+    list.removeIf(t -> !service.visible(t, session.initiatorName));
     for (IscsiTarget t : list) {
       out.add(new Pair("TargetName", t.name()));
       for (PortalConfig p : service.portals()) {

@@ -9,12 +9,18 @@ import io.spindle.server.config.PortalConfig;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.net.SocketAddress;
+import java.security.SecureRandom;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.List;
 import java.util.Map;
+import java.util.WeakHashMap;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Predicate;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The iSCSI layer of one server: targets, portals, and the sessions of every connection. Shared by
@@ -33,6 +39,17 @@ public final class IscsiService {
   private volatile boolean stopping;
   private volatile IscsiObserver observer = IscsiObserver.NONE;
   private final io.spindle.cluster.StateStore stateStore = io.spindle.cluster.StateStore.inMemory();
+
+  private static final Logger log = LoggerFactory.getLogger("io.spindle.iscsi");
+  private volatile LoginPolicy loginPolicy = LoginPolicy.open();
+  /** ACL entries' LUN views and their targets, kept while a session uses a view (for {@link #sessionsUsing}). */
+  private final Map<IscsiTarget, IscsiTarget> viewBases = Collections.synchronizedMap(new WeakHashMap<>());
+  /** CHAP challenges (RFC 1994 §2.3: unpredictable); SecureRandom is safe to share between threads. */
+  final SecureRandom random = new SecureRandom();
+  /** Connections still logging in, by source address, and in all. */
+  private final Map<String, Integer> loggingIn = new ConcurrentHashMap<>();
+  private final AtomicInteger loggingInTotal = new AtomicInteger();
+  private final AtomicLong refused = new AtomicLong();
 
   public IscsiService(Vertx vertx, Map<String, IscsiTarget> targets, List<PortalConfig> portals,
       NegotiationOptions negotiation) {
@@ -62,8 +79,72 @@ public final class IscsiService {
       dm.terminate();
       return;
     }
+    // Logins in progress are bounded per source address and in all, before anything is kept for
+    // the connection: a peer that opens connections and stalls (or sends garbage) holds a slot
+    // only until it fails or negotiation.loginTimeout passes, and cannot crowd out other hosts.
+    String host = dm.remoteAddress().host();
+    if (!takeLoginSlot(host)) {
+      long n = refused.incrementAndGet();
+      if ((n & (n - 1)) == 0) { // the 1st, 2nd, 4th, ... refusal: a flood must not flood the log too
+        log.warn("refusing connection peer={}: too many logins in progress (login.maxPerAddress {}, login.maxTotal {});"
+            + " {} refused so far", dm.remoteAddress(), loginPolicy.limits().maxPerAddress(),
+            loginPolicy.limits().maxTotal(), n);
+      }
+      dm.terminate();
+      return;
+    }
     IscsiConnection c = new IscsiConnection(this, dm);
+    c.loginSlot = host;
     connections.put(c, Boolean.TRUE);
+  }
+
+  private boolean takeLoginSlot(String host) {
+    var limits = loginPolicy.limits();
+    if (loggingInTotal.incrementAndGet() > limits.maxTotal()) {
+      loggingInTotal.decrementAndGet();
+      return false;
+    }
+    boolean[] ok = {false};
+    loggingIn.compute(host, (h, n) -> {
+      int count = n == null ? 0 : n;
+      if (count >= limits.maxPerAddress()) return n;
+      ok[0] = true;
+      return count + 1;
+    });
+    if (!ok[0]) loggingInTotal.decrementAndGet();
+    return ok[0];
+  }
+
+  /** The connection's login ended (full feature phase, or closed); on the connection's context. */
+  void loginEnded(IscsiConnection c) {
+    String host = c.loginSlot;
+    if (host == null) return;
+    c.loginSlot = null;
+    loggingInTotal.decrementAndGet();
+    loggingIn.computeIfPresent(host, (h, n) -> n <= 1 ? null : n - 1);
+  }
+
+  /** Connections logging in now (for tests and the admin API). */
+  public int loginsInProgress() {
+    return loggingInTotal.get();
+  }
+
+  /**
+   * Sets who may log in to what (ACLs, CHAP, discovery) and the login limits; logins already under
+   * way finish under the policy they started with, sessions are not affected.
+   */
+  public void loginPolicy(LoginPolicy p) {
+    viewBases.putAll(p.viewBases());
+    this.loginPolicy = p;
+  }
+
+  LoginPolicy loginPolicy() {
+    return loginPolicy;
+  }
+
+  /** True if a SendTargets answer to {@code initiator} may name this target (RFC 7143 §12.3, issue 5). */
+  boolean visible(IscsiTarget target, String initiator) {
+    return loginPolicy.visible(target.name(), initiator);
   }
 
   /** The target's side of login negotiation, from the config's negotiation section. */
@@ -133,6 +214,7 @@ public final class IscsiService {
   }
 
   void connectionClosed(IscsiConnection c) {
+    loginEnded(c);
     connections.remove(c);
   }
 
@@ -203,7 +285,7 @@ public final class IscsiService {
   public List<Integer> sessionsUsing(IscsiTarget target) {
     List<Integer> out = new ArrayList<>();
     for (IscsiSession s : sessionsByTsih.values()) {
-      if (s.target == target) out.add(s.tsih);
+      if (s.target == target || (s.target != null && viewBases.get(s.target) == target)) out.add(s.tsih);
     }
     return out;
   }

@@ -15,7 +15,7 @@ class OperationsConfigTest {
   static JsonObject minimal() {
     return new JsonObject()
         .put("portals", new JsonArray().add(new JsonObject().put("address", "127.0.0.1:3260")))
-        .put("targets", new JsonArray().add(new JsonObject().put("name", "iqn.2026-11.io.spindle:t")
+        .put("targets", new JsonArray().add(new JsonObject().put("name", "iqn.2026-11.io.spindle:t").put("acl", "any")
             .put("alias", "a").put("luns", new JsonArray()
                 .add(new JsonObject().put("lun", 2).put("backing", "file").put("path", "x.img").put("size", "1G")
                     .put("blockSize", 4096).put("readOnly", true).put("serial", "S1")))));

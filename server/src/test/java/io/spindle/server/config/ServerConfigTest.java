@@ -18,7 +18,7 @@ class ServerConfigTest {
   private static JsonObject valid() {
     return new JsonObject("""
         {"portals":[{"address":"127.0.0.1:3260"}],
-         "targets":[{"name":"iqn.2026-11.io.spindle:a","luns":[{"lun":0,"backing":"memory","size":"16M"}]}]}
+         "targets":[{"name":"iqn.2026-11.io.spindle:a","acl":"any","luns":[{"lun":0,"backing":"memory","size":"16M"}]}]}
         """);
   }
 

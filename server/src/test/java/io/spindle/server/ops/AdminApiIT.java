@@ -47,7 +47,7 @@ class AdminApiIT {
     vertx = Vertx.vertx();
     JsonObject config = new JsonObject()
         .put("portals", new JsonArray().add(new JsonObject().put("address", "127.0.0.1:0")))
-        .put("targets", new JsonArray().add(new JsonObject().put("name", TARGET).put("alias", "admin test")
+        .put("targets", new JsonArray().add(new JsonObject().put("name", TARGET).put("acl", "any").put("alias", "admin test")
             .put("luns", new JsonArray().add(new JsonObject().put("lun", 0).put("backing", "memory")
                 .put("size", "8M")))))
         .put("reload", new JsonObject().put("gracePeriodMillis", 0));
@@ -96,12 +96,12 @@ class AdminApiIT {
     assertEquals("admin test", t.getString("alias"));
     assertEquals(8L * 1024 * 1024 / 512, t.getJsonArray("luns").getJsonObject(0).getLong("blocks"));
 
-    JsonObject added = call("targets.add", new JsonObject().put("target", new JsonObject().put("name", ADDED)
+    JsonObject added = call("targets.add", new JsonObject().put("target", new JsonObject().put("name", ADDED).put("acl", "any")
         .put("luns", new JsonArray().add(lun(0, "4M")))));
     assertEquals(new JsonArray().add(ADDED), added.getJsonObject("changes").getJsonArray("targetsAdded"));
     Session s = Await.result(initiator.login("127.0.0.1", port(), ADDED, 0x600001L));
     Await.result(s.logout());
-    fails(409, "targets.add", new JsonObject().put("target", new JsonObject().put("name", ADDED)
+    fails(409, "targets.add", new JsonObject().put("target", new JsonObject().put("name", ADDED).put("acl", "any")
         .put("luns", new JsonArray().add(lun(0, "4M")))));
     assertTrue(fails(400, "targets.add", new JsonObject().put("target", new JsonObject().put("name", "Not-An-IQN")
         .put("luns", new JsonArray().add(lun(0, "4M"))))).getMessage().contains(".name"));
@@ -122,9 +122,9 @@ class AdminApiIT {
     assertTrue(fails(400, "luns.remove", new JsonObject().put("target", ADDED).put("lun", 0)).getMessage()
         .contains("luns"));
 
-    JsonObject removed = call("targets.remove", new JsonObject().put("name", ADDED));
+    JsonObject removed = call("targets.remove", new JsonObject().put("name", ADDED).put("acl", "any"));
     assertEquals(new JsonArray().add(ADDED), removed.getJsonObject("changes").getJsonArray("targetsRemoved"));
-    fails(404, "targets.remove", new JsonObject().put("name", ADDED));
+    fails(404, "targets.remove", new JsonObject().put("name", ADDED).put("acl", "any"));
     fails(400, "targets.remove", new JsonObject());
   }
 

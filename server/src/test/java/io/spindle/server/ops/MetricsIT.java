@@ -75,7 +75,7 @@ class MetricsIT {
     vertx = metrics.vertx(new VertxOptions());
     JsonObject config = new JsonObject()
         .put("portals", new JsonArray().add(new JsonObject().put("address", "127.0.0.1:0")))
-        .put("targets", new JsonArray().add(new JsonObject().put("name", TARGET).put("luns", new JsonArray()
+        .put("targets", new JsonArray().add(new JsonObject().put("name", TARGET).put("acl", "any").put("luns", new JsonArray()
             .add(new JsonObject().put("lun", 0).put("backing", "memory").put("size", "32M")))));
     server = SpindleServer.start(vertx, ServerConfig.fromJson(config), metrics).await(30, TimeUnit.SECONDS);
     port = server.ports().get(0);

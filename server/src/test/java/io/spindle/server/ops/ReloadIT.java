@@ -60,7 +60,7 @@ class ReloadIT {
     JsonArray portals = new JsonArray();
     for (String h : portalHosts) portals.add(new JsonObject().put("address", h + ":0"));
     return new JsonObject().put("portals", portals)
-        .put("targets", new JsonArray().add(new JsonObject().put("name", TARGET).put("luns", new JsonArray()
+        .put("targets", new JsonArray().add(new JsonObject().put("name", TARGET).put("acl", "any").put("luns", new JsonArray()
             .add(new JsonObject().put("lun", 0).put("backing", "memory").put("size", "16M")))))
         .put("reload", new JsonObject().put("scanIntervalMillis", 50).put("gracePeriodMillis", 200));
   }
@@ -172,7 +172,7 @@ class ReloadIT {
   void targetAddedAndRemovedByEditingTheFile() throws Exception {
     Session s = login("127.0.0.1", 0x400011);
     JsonObject next = config("127.0.0.1", "127.0.0.2");
-    next.getJsonArray("targets").add(new JsonObject().put("name", OTHER).put("luns", new JsonArray()
+    next.getJsonArray("targets").add(new JsonObject().put("name", OTHER).put("acl", "any").put("luns", new JsonArray()
         .add(new JsonObject().put("lun", 0).put("backing", "file").put("path", dir.resolve("added.img").toString())
             .put("size", "8M"))));
     write(next);
@@ -210,7 +210,7 @@ class ReloadIT {
     // is free, so take the running portal's own port on its own host): rejected as a whole.
     JsonObject clash = config("127.0.0.1", "127.0.0.2");
     clash.getJsonArray("portals").add(new JsonObject().put("address", "127.0.0.1:" + port("127.0.0.1")));
-    clash.getJsonArray("targets").add(new JsonObject().put("name", OTHER).put("luns", new JsonArray()
+    clash.getJsonArray("targets").add(new JsonObject().put("name", OTHER).put("acl", "any").put("luns", new JsonArray()
         .add(new JsonObject().put("backing", "memory").put("size", "1M"))));
     Files.writeString(file, clash.encode());
     e = assertThrows(Exception.class, () -> Await.result(watcher.reload("test")));

@@ -66,7 +66,7 @@ final class RealPeers {
   static ServerConfig config(JsonObject... luns) {
     return ServerConfig.fromJson(new JsonObject()
         .put("portals", new JsonArray().add(new JsonObject().put("address", "127.0.0.1:0")))
-        .put("targets", new JsonArray().add(new JsonObject().put("name", IQN).put("luns", new JsonArray(List.of(
+        .put("targets", new JsonArray().add(new JsonObject().put("name", IQN).put("acl", "any").put("luns", new JsonArray(List.of(
             (Object[]) luns))))));
   }
 

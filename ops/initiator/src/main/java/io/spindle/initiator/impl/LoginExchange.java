@@ -8,6 +8,7 @@ import io.spindle.initiator.InitiatorOptions;
 import io.spindle.initiator.LoginException;
 import io.spindle.initiator.NegotiatedParameters;
 import io.spindle.initiator.RequestTimeoutException;
+import io.spindle.iscsi.auth.ChapInitiator;
 import io.spindle.iscsi.negotiation.ConnectionParameters;
 import io.spindle.iscsi.negotiation.InitiatorNegotiator;
 import io.spindle.iscsi.negotiation.Key;
@@ -22,6 +23,7 @@ import io.spindle.iscsi.text.TextKeys;
 import io.spindle.iscsi.text.TextKeys.Pair;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
+import java.security.SecureRandom;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
@@ -29,7 +31,7 @@ import java.util.Set;
 
 /**
  * Drives one login (RFC 7143 §6.3, §11.12) on a fresh connection: the security stage with
- * AuthMethod=None (or none at all), then the operational stage, stepping with the T bit,
+ * AuthMethod=None or CHAP (one-way or mutual, RFC 7143 §12.1.3), or no security stage, then the operational stage, stepping with the T bit,
  * fetching C-bit continued answers with empty requests, until the target transits to full
  * feature phase. The keys are negotiated by the shared {@link InitiatorNegotiator}, so the
  * initiator applies the same result rules as the target.
@@ -69,6 +71,10 @@ final class LoginExchange implements ConnectionImpl.Listener {
   private int expStatSn;
   private int rounds;
   private long timer = -1;
+  /** The CHAP exchange when the options carry credentials; null otherwise. */
+  private final ChapInitiator chap;
+  private int chapStep;
+  private static final SecureRandom RANDOM = new SecureRandom();
 
   LoginExchange(ConnectionImpl connection, InitiatorOptions options, Request request) {
     this.connection = connection;
@@ -78,6 +84,8 @@ final class LoginExchange implements ConnectionImpl.Listener {
     this.negotiator = new InitiatorNegotiator(operationalOptions(options), options.getInitiatorName(),
         request.targetName());
     for (Pair p : options.getExtraKeys()) extraKeys.add(p.key());
+    this.chap = options.getChap() == null ? null
+        : new ChapInitiator(options.getChap(), options.getChapAlgorithms(), options.getTargetChap(), RANDOM);
     this.promise = connection.context().promise();
   }
 
@@ -95,7 +103,8 @@ final class LoginExchange implements ConnectionImpl.Listener {
         .errorRecoveryLevel(o.getErrorRecoveryLevel())
         .maxConnections(o.getMaxConnections())
         .defaultTime2Wait(o.getDefaultTime2Wait())
-        .defaultTime2Retain(o.getDefaultTime2Retain());
+        .defaultTime2Retain(o.getDefaultTime2Retain())
+        .authMethods(o.getChap() != null ? "CHAP" : "None");
   }
 
   private boolean leading() {
@@ -207,6 +216,7 @@ final class LoginExchange implements ConnectionImpl.Listener {
       return;
     }
     if (stage == Stage.SECURITY) {
+      if ("CHAP".equals(negotiator.authMethod()) && !chapAnswer(r, answers, pairs)) return;
       securityAnswer(r, answers);
     } else {
       operationalAnswer(r, answers);
@@ -221,8 +231,51 @@ final class LoginExchange implements ConnectionImpl.Listener {
     return out;
   }
 
+  /**
+   * One step of CHAP (RFC 7143 §12.1.3): offer CHAP_A, answer the challenge, then check the target's
+   * mutual response. Returns true once authentication is complete and the login may go on as usual.
+   */
+  private boolean chapAnswer(LoginResponsePdu r, List<Pair> answers, List<Pair> pairs) {
+    if (chap == null) {
+      failAndClose(new LoginException("target requires CHAP and no CHAP credentials are configured"));
+      return false;
+    }
+    List<Pair> chapKeys = new ArrayList<>();
+    for (Pair p : pairs) if (p.key().startsWith("CHAP_")) chapKeys.add(p);
+    try {
+      if (chapStep == 0) {
+        chapStep = 1;
+        List<Pair> out = new ArrayList<>(answers);
+        out.addAll(chap.offer());
+        send(Stage.OPERATIONAL, true, out);
+        return false;
+      }
+      if (chapStep == 1) {
+        chapStep = 2;
+        List<Pair> out = new ArrayList<>(answers);
+        out.addAll(chap.respond(chapKeys));
+        send(Stage.OPERATIONAL, true, out);
+        return false;
+      }
+      if (chapStep == 2) {
+        chap.verify(chapKeys);
+        chapStep = 3;
+      }
+    } catch (NegotiationException e) {
+      // RFC 7143 §12.1.3: the initiator ends a login whose target fails to authenticate.
+      failAndClose(new LoginException("CHAP: " + e.getMessage()));
+      return false;
+    }
+    return true;
+  }
+
   private void securityAnswer(LoginResponsePdu r, List<Pair> answers) {
-    if (!"None".equals(negotiator.authMethod())) {
+    if (chap != null && !chap.complete()) {
+      failAndClose(new LoginException("target " + (r.transit() ? "ended the security stage" : "answered")
+          + " without completing CHAP"));
+      return;
+    }
+    if (!"None".equals(negotiator.authMethod()) && !"CHAP".equals(negotiator.authMethod())) {
       failAndClose(new LoginException("target requires AuthMethod=" + negotiator.authMethod()
           + ", only None is supported"));
       return;

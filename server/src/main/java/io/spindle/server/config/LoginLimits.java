@@ -1,0 +1,58 @@
+package io.spindle.server.config;
+
+import io.spindle.iscsi.negotiation.NegotiationLimits;
+import io.vertx.core.json.JsonObject;
+import java.util.Set;
+
+/**
+ * Bounds on logins still in progress (the top-level {@code "login"} section), so that peers which
+ * connect and stall, or send garbage, cannot exhaust the target before authenticating. The login
+ * time limit itself is {@code negotiation.loginTimeout}.
+ *
+ * @param maxPerAddress connections from one source address that may be logging in at once; more are closed
+ *                      on accept
+ * @param maxTotal      connections that may be logging in at once, from anywhere
+ * @param maxTextKeys   key=value pairs one login may carry (RFC 7143 §6.1 leaves the bound to the implementation)
+ * @param maxTextBytes  bytes of key=value text one login may carry, counted before anything is kept
+ */
+public record LoginLimits(int maxPerAddress, int maxTotal, int maxTextKeys, int maxTextBytes) {
+
+  /** Enough for a host logging in to many targets at once (open-iscsi logs in to all nodes in parallel). */
+  public static final int DEFAULT_MAX_PER_ADDRESS = 64;
+  public static final int DEFAULT_MAX_TOTAL = 1024;
+  public static final int DEFAULT_MAX_TEXT_KEYS = NegotiationLimits.DEFAULT_MAX_KEYS;
+  public static final int DEFAULT_MAX_TEXT_BYTES = NegotiationLimits.DEFAULT_MAX_TEXT_BYTES;
+
+  private static final Set<String> FIELDS = Set.of("maxPerAddress", "maxTotal", "maxTextKeys", "maxTextBytes");
+
+  public static LoginLimits defaults() {
+    return new LoginLimits(DEFAULT_MAX_PER_ADDRESS, DEFAULT_MAX_TOTAL, DEFAULT_MAX_TEXT_KEYS, DEFAULT_MAX_TEXT_BYTES);
+  }
+
+  static LoginLimits fromJson(JsonObject root) {
+    Object v = root.getValue("login");
+    if (v == null) return defaults();
+    if (!(v instanceof JsonObject j)) throw new ConfigException("login: must be an object");
+    for (String k : j.fieldNames()) {
+      if (!FIELDS.contains(k)) throw new ConfigException("login." + k + ": unknown field (known: " + FIELDS + ")");
+    }
+    int perAddress = NegotiationOptions.range(j, "login", "maxPerAddress", DEFAULT_MAX_PER_ADDRESS, 1, 65536);
+    int total = NegotiationOptions.range(j, "login", "maxTotal", DEFAULT_MAX_TOTAL, 1, 65536);
+    if (perAddress > total) {
+      throw new ConfigException("login.maxPerAddress: " + perAddress + " exceeds login.maxTotal " + total);
+    }
+    return new LoginLimits(perAddress, total,
+        NegotiationOptions.range(j, "login", "maxTextKeys", DEFAULT_MAX_TEXT_KEYS, 16, 4096),
+        // A CHAP exchange alone needs about 2.2 KB (RFC 7143 §12.1.3: binary values up to 1024 bytes).
+        NegotiationOptions.range(j, "login", "maxTextBytes", DEFAULT_MAX_TEXT_BYTES, 8192, 1 << 20));
+  }
+
+  public NegotiationLimits negotiationLimits() {
+    return new NegotiationLimits(maxTextKeys, maxTextBytes);
+  }
+
+  JsonObject toJson() {
+    return new JsonObject().put("maxPerAddress", maxPerAddress).put("maxTotal", maxTotal)
+        .put("maxTextKeys", maxTextKeys).put("maxTextBytes", maxTextBytes);
+  }
+}
