@@ -88,6 +88,8 @@ def wait_port(port, proc, seconds=60):
 
 def port_free(port):
     with socket.socket() as s:
+        # Like the servers, ignore connections of the previous run still in TIME_WAIT.
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             s.bind(("127.0.0.1", port))
             return True
@@ -430,6 +432,13 @@ def soak(a):
     for t in threads:
         t.join(timeout=max(180, a.soak * 2))
     elapsed = time.monotonic() - t0
+    if s.proc.poll() is None:
+        # Netty reports a leak when the leaked buffer has been garbage collected and a later
+        # allocation is tracked: collect, then do a little more I/O before stopping.
+        subprocess.run(["jcmd", str(s.pid), "GC.run"], capture_output=True, timeout=60)
+        time.sleep(1)
+        qemu_bench(s.url("file"), ["-d", "8", "-s", "4096", "-S", STRIDE], 2000)
+        time.sleep(1)
     mem_end = memory_kib(s.pid) if s.proc.poll() is None else {}
     s.stop()
     with open(s.logfile) as f:
@@ -454,8 +463,9 @@ def soak(a):
              f"| VmRSS after the first 20 % of the run: min / max (KiB) | {fmt(min(warm) if warm else None)} / "
              f"{fmt(max(warm) if warm else None)} |",
              f"| VmHWM at end (KiB) | {fmt(mem_end.get('VmHWM'))} |", "",
-             "RSS samples (s: KiB, CPU s):", "", "```",
-             "  ".join(f"{t:.0f}:{r}" for t, r, _ in samples), "```", ""]
+             "VmRSS samples (seconds since start: KiB):", "", "```",
+             "  ".join(f"{t:.0f}:{r}" for t, r, _ in samples), "```", "",
+             f"Spindle used {samples[-1][2] - samples[0][2]:.0f} s of CPU over the run." if samples else "", ""]
     if stats["errors"]:
         lines += ["Client errors (first 20):", ""] + [f"- {e}" for e in stats["errors"][:20]] + [""]
     if leaks:
@@ -467,52 +477,120 @@ def soak(a):
     path = os.path.join(a.out, f"soak-{now:%Y%m%d-%H%M}.md")
     with open(path, "w") as f:
         f.write(text)
-    log(f"wrote {path}; server log kept at {s.logfile}")
+    keep = os.path.join(HERE, "out")
+    os.makedirs(keep, exist_ok=True)
+    shutil.copy(s.logfile, os.path.join(keep, f"soak-{now:%Y%m%d-%H%M}-spindle.log"))
+    log(f"wrote {path}; server log kept in {keep} (git-ignored)")
     return 1 if stats["errors"] or leaks else 0
 
 
 # --- profile -------------------------------------------------------------------------------------
+def jfc_file(a):
+    """JDK's profile.jfc with Java method sampling every 1 ms instead of 10 ms (more samples, same events)."""
+    java_home = os.path.dirname(os.path.dirname(os.path.realpath(shutil.which("java"))))
+    with open(os.path.join(java_home, "lib", "jfr", "profile.jfc")) as f:
+        text = f.read()
+    text = re.sub(r'(control="method-sampling-java-interval">)[^<]*<', r"\g<1>1 ms<", text)
+    path = os.path.join(a.dir, "bench.jfc")
+    with open(path, "w") as f:
+        f.write(text)
+    return path
+
+
+PERF_EVENTS = ["raw_syscalls:sys_enter", "context-switches", "syscalls:sys_enter_futex",
+               "syscalls:sys_enter_writev", "syscalls:sys_enter_sendto", "syscalls:sys_enter_write",
+               "syscalls:sys_enter_recvfrom", "syscalls:sys_enter_read", "syscalls:sys_enter_epoll_wait",
+               "syscalls:sys_enter_pread64", "syscalls:sys_enter_pwrite64"]
+
+
+def utime_stime(pid):
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return int(fields[11]) / HZ, int(fields[12]) / HZ
+
+
+def perf_counts(server, url, args, count):
+    """Per-I/O kernel view of one run: syscalls by kind and context switches (perf stat), user/system CPU."""
+    u0, s0 = utime_stime(server.pid)
+    cmd = ["perf", "stat", "-x", ",", "-e", ",".join(PERF_EVENTS), "-p", str(server.pid), "--",
+           "qemu-img", "bench", "-f", "raw", "-c", str(count), *args, url]
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    u1, s1 = utime_stime(server.pid)
+    out = {"user µs": (u1 - u0) / count * 1e6, "system µs": (s1 - s0) / count * 1e6}
+    for line in r.stderr.splitlines():
+        f = line.split(",")
+        if len(f) > 2 and f[0].replace(".", "").isdigit():
+            name = f[2].replace("syscalls:sys_enter_", "").replace("raw_syscalls:sys_enter", "all syscalls")
+            out[name] = int(float(f[0])) / count
+    return out
+
+
 def profile(a):
     prepare_files(a)
     s = Spindle(a).start()
+    servers = [s]
+    have_perf = shutil.which("perf") is not None
+    if have_perf:
+        servers.append(Tgt(a).start())  # reference for the syscall counts only
     jfr_file = os.path.join(a.dir, "spindle.jfr")
-    for lun in ("null", "file"):  # warm the JIT before recording
-        for w in (WORKLOADS[2], WORKLOADS[3]):
-            qemu_bench(s.url(lun), w[1], 50000)
-    subprocess.run(["jcmd", str(s.pid), "JFR.start", "name=bench", "settings=profile", f"filename={jfr_file}"],
-                   check=True, capture_output=True)
-    per = a.profile / 4.0
+    loads = [(w, lun) for lun in ("null", "file") for w in (WORKLOADS[2], WORKLOADS[3])]
+    for w, lun in loads:  # warm the JIT before measuring
+        qemu_bench(s.url(lun), w[1], 50000)
+    kernel = {}
+    if have_perf:
+        log("perf stat: syscalls and context switches per I/O")
+        for w, lun in loads:
+            for srv in servers:
+                kernel[(w[0], lun, srv.name)] = perf_counts(srv, srv.url(lun), w[1], int(100000 * a.scale))
+    log(f"JFR recording for {a.profile:.0f} s")
+    subprocess.run(["jcmd", str(s.pid), "JFR.start", "name=bench", f"settings={jfc_file(a)}",
+                    f"filename={jfr_file}"], check=True, capture_output=True)
+    per = a.profile / len(loads)
     done = {}
-    for lun in ("null", "file"):
-        for w in (WORKLOADS[2], WORKLOADS[3]):
-            end = time.monotonic() + per
-            n = 0
-            while time.monotonic() < end:
-                secs, err = qemu_bench(s.url(lun), w[1], 50000)
-                if err:
-                    log(f"profile load: {err}")
-                    break
-                n += 50000
-            done[(w[0], lun)] = n
+    for w, lun in loads:
+        end = time.monotonic() + per
+        n = 0
+        while time.monotonic() < end:
+            secs, err = qemu_bench(s.url(lun), w[1], 50000)
+            if err:
+                log(f"profile load: {err}")
+                break
+            n += 50000
+        done[(w[0], lun)] = n
     subprocess.run(["jcmd", str(s.pid), "JFR.stop", "name=bench"], check=True, capture_output=True)
-    s.stop()
+    for srv in servers:
+        srv.stop()
     now = datetime.datetime.now()
-    text = summarize_jfr(jfr_file, done, a)
+    text = summarize_jfr(jfr_file, done, a, kernel)
     print(text)
     path = os.path.join(a.out, f"profile-{now:%Y%m%d-%H%M}.md")
     with open(path, "w") as f:
         f.write(text)
-    keep = os.path.join(a.out, "out")
+    keep = os.path.join(HERE, "out")
     os.makedirs(keep, exist_ok=True)
     shutil.copy(jfr_file, os.path.join(keep, f"spindle-{now:%Y%m%d-%H%M}.jfr"))
     log(f"wrote {path}; recording kept in {keep} (git-ignored)")
     return 0
 
 
-def frame_name(fr):
+def frame_name(fr, line=True):
     m = fr["method"]
-    cls = m["type"]["name"]
-    return f"{cls}.{m['name']}:{fr.get('lineNumber', '?')}"
+    cls = m["type"]["name"].replace("/", ".")
+    return f"{cls}.{m['name']}" + (f":{fr.get('lineNumber', '?')}" if line else "")
+
+
+def synthetic(fr):
+    """Lambda and method-handle glue: it names no source line, so attribution skips it."""
+    cls = fr["method"]["type"]["name"]
+    return "$$Lambda" in cls or cls.startswith("java/lang/invoke/") or cls.startswith("java.lang.invoke.")
+
+
+def spindle_frame(frames):
+    for fr in frames:
+        cls = fr["method"]["type"]["name"].replace("/", ".")
+        if cls.startswith("io.spindle.") and not synthetic(fr):
+            return frame_name(fr)
+    return None
 
 
 def jfr_events(path, event):
@@ -521,75 +599,101 @@ def jfr_events(path, event):
     return json.loads(r.stdout)["recording"]["events"]
 
 
-def summarize_jfr(path, done, a):
+def summarize_jfr(path, done, a, kernel):
+    def add(d, k, w=1):
+        d[k] = d.get(k, 0) + w
+
+    def top(d, n):
+        return sorted(d.items(), key=lambda kv: -kv[1])[:n]
+
     samples = jfr_events(path, "jdk.ExecutionSample")
-    self_top, spindle_top, thread_top, incl = {}, {}, {}, {}
+    self_top, spindle_top, thread_top, incl, callers = {}, {}, {}, {}, {}
     for e in samples:
         frames = e["values"]["stackTrace"]["frames"] if e["values"].get("stackTrace") else []
         if not frames:
             continue
-        thread = e["values"]["sampledThread"]["javaName"] or "?"
-        thread = re.sub(r"\d+", "N", thread)
-        thread_top[thread] = thread_top.get(thread, 0) + 1
-        self_top[frame_name(frames[0])] = self_top.get(frame_name(frames[0]), 0) + 1
-        for fr in frames:
-            if fr["method"]["type"]["name"].startswith("io.spindle."):
-                n = frame_name(fr)
-                spindle_top[n] = spindle_top.get(n, 0) + 1
-                break
+        add(thread_top, re.sub(r"\d+", "N", e["values"]["sampledThread"]["javaName"] or "?"))
+        leaf = frame_name(frames[0])
+        add(self_top, leaf)
+        chain = " ← ".join(frame_name(fr) for fr in frames[1:] if not synthetic(fr))
+        add(callers.setdefault(leaf, {}), " ← ".join(chain.split(" ← ")[:5]))
+        add(spindle_top, spindle_frame(frames) or "(no Spindle frame)")
         seen = set()
         for fr in frames:
-            m = fr["method"]
-            n = f"{m['type']['name']}.{m['name']}"
-            if n not in seen:
+            n = frame_name(fr, line=False)
+            if n.startswith("io.spindle.") and not synthetic(fr) and n not in seen:
                 seen.add(n)
-                incl[n] = incl.get(n, 0) + 1
+                add(incl, n)
     total = sum(self_top.values()) or 1
+
+    natives = jfr_events(path, "jdk.NativeMethodSample")
+    native_top = {}
+    for e in natives:
+        frames = e["values"]["stackTrace"]["frames"] if e["values"].get("stackTrace") else []
+        if frames:
+            add(native_top, (re.sub(r"\d+", "N", e["values"]["sampledThread"]["javaName"] or "?"),
+                             frame_name(frames[0], line=False)))
+    ntotal = sum(native_top.values()) or 1
 
     allocs = jfr_events(path, "jdk.ObjectAllocationSample")
     by_class, by_site = {}, {}
     for e in allocs:
         v = e["values"]
         w = v.get("weight", 0)
-        cls = v["objectClass"]["name"]
-        by_class[cls] = by_class.get(cls, 0) + w
+        cls = v["objectClass"]["name"].replace("/", ".")
+        add(by_class, cls, w)
         frames = v["stackTrace"]["frames"] if v.get("stackTrace") else []
-        site = next((frame_name(fr) for fr in frames if fr["method"]["type"]["name"].startswith("io.spindle.")),
-                    frame_name(frames[0]) if frames else "?")
-        by_site[(cls, site)] = by_site.get((cls, site), 0) + w
+        alloc_at = next((frame_name(fr) for fr in frames if not synthetic(fr)), "?")
+        add(by_site, (cls, alloc_at, spindle_frame(frames) or "-"), w)
     atotal = sum(by_class.values()) or 1
     ios = sum(done.values())
 
-    def top(d, n):
-        return sorted(d.items(), key=lambda kv: -kv[1])[:n]
-
     lines = [f"# Spindle profile — {datetime.datetime.now():%Y-%m-%d %H:%M}", "",
-             f"JFR (settings=profile) for {a.profile} s of qemu-img bench 4 KiB QD32: " +
-             ", ".join(f"{w} on {lun}: {n:,} I/Os" for (w, lun), n in done.items()) +
-             f". {len(samples)} execution samples, {len(allocs)} allocation samples "
-             f"({atotal / 1e9:.2f} GB sampled weight, ~{atotal / max(ios, 1):,.0f} bytes allocated per I/O).", "",
-             "## Threads (share of execution samples)", "", "| thread | share |", "|---|---:|"]
-    lines += [f"| {k} | {v / total:.1%} |" for k, v in top(thread_top, 10)]
-    lines += ["", "## Hottest frames (self time)", "", "| frame | share |", "|---|---:|"]
-    lines += [f"| `{k}` | {v / total:.1%} |" for k, v in top(self_top, 25)]
-    lines += ["", "## First Spindle frame on the stack (where Spindle code leads into the cost)", "",
+             f"JFR (JDK profile settings, Java sampling every 1 ms) during {a.profile:.0f} s of qemu-img bench "
+             "4 KiB QD32 against Spindle: " + ", ".join(f"{w} on {lun}: {n:,} I/Os" for (w, lun), n in done.items())
+             + f". {len(samples)} Java execution samples, {len(natives)} native samples, {len(allocs)} allocation "
+             f"samples ({atotal / 1e9:.2f} GB sampled weight, about {atotal / max(ios, 1):,.0f} bytes allocated "
+             "per I/O).", "",
+             "JFR samples only threads running Java code; time in system calls shows up in the kernel table "
+             "below and as `system µs`.", ""]
+    if kernel:
+        keys = ["user µs", "system µs", "all syscalls", "context-switches", "futex", "writev", "sendto", "write",
+                "recvfrom", "read", "epoll_wait", "pread64", "pwrite64"]
+        lines += ["## Per I/O, from the kernel (perf stat on the server process; CPU from /proc/PID/stat)", "",
+                  "| workload | LUN | server | " + " | ".join(keys) + " |",
+                  "|---|---|---|" + "---:|" * len(keys)]
+        for (w, lun, srv), d in kernel.items():
+            lines.append(f"| {w} | {lun} | {srv} | " + " | ".join(
+                fmt(d.get(k), 2) if k in d else "-" for k in keys) + " |")
+        lines.append("")
+    lines += ["## Threads (share of Java execution samples)", "", "| thread | share |", "|---|---:|"]
+    lines += [f"| {k} | {v / total:.1%} |" for k, v in top(thread_top, 8)]
+    lines += ["", "## Hottest frames (self time) and their main caller chains", "",
+              "| frame | share | top caller chains (lambda glue omitted) |", "|---|---:|---|"]
+    for k, v in top(self_top, 20):
+        chains = "<br>".join(f"{c / v:.0%}: `{ch}`" for ch, c in top(callers[k], 2))
+        lines.append(f"| `{k}` | {v / total:.1%} | {chains} |")
+    lines += ["", "## Nearest Spindle frame on the stack (Spindle code that leads into the cost)", "",
               "| frame | share |", "|---|---:|"]
     lines += [f"| `{k}` | {v / total:.1%} |" for k, v in top(spindle_top, 25)]
-    lines += ["", "## Inclusive time, Spindle and Netty/Vert.x methods", "", "| method | share |", "|---|---:|"]
-    lines += [f"| `{k}` | {v / total:.1%} |" for k, v in top(
-        {k: v for k, v in incl.items() if k.startswith(("io.spindle.", "io.netty.", "io.vertx."))}, 30)]
+    lines += ["", "## Inclusive time of Spindle methods", "", "| method | share |", "|---|---:|"]
+    lines += [f"| `{k}` | {v / total:.1%} |" for k, v in top(incl, 25)]
+    lines += ["", "## Native samples (threads inside native code: waiting or in system calls)", "",
+              "| thread | native frame | share |", "|---|---|---:|"]
+    lines += [f"| {t} | `{f}` | {v / ntotal:.1%} |" for (t, f), v in top(native_top, 10)]
     lines += ["", "## Allocation by class (sampled weight)", "", "| class | share |", "|---|---:|"]
     lines += [f"| `{k}` | {v / atotal:.1%} |" for k, v in top(by_class, 15)]
-    lines += ["", "## Allocation sites (class, first Spindle frame)", "", "| class | site | share |", "|---|---|---:|"]
-    lines += [f"| `{c}` | `{s}` | {v / atotal:.1%} |" for (c, s), v in top(by_site, 25)]
+    lines += ["", "## Allocation sites", "", "| class | allocated in | nearest Spindle frame | share |",
+              "|---|---|---|---:|"]
+    lines += [f"| `{c}` | `{at}` | `{sp}` | {v / atotal:.1%} |" for (c, at, sp), v in top(by_site, 30)]
     return "\n".join(lines) + "\n"
 
 
 # --- main ----------------------------------------------------------------------------------------
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--rounds", type=int, default=3, help="interleaved rounds per workload (default 3)")
-    ap.add_argument("--scale", type=float, default=1.0, help="multiply every I/O count (default 1.0)")
+    ap.add_argument("--rounds", type=int, default=5, help="interleaved rounds per workload (default 5)")
+    ap.add_argument("--scale", type=float, default=2.0, help="multiply every I/O count (default 2)")
     ap.add_argument("--size", default="1G", help="file LUN size, in the page cache (default 1G)")
     ap.add_argument("--dir", default="/dev/shm/spindle-bench", help="work directory; tmpfs keeps the LUN "
                     "files in the page cache (default /dev/shm/spindle-bench, removed afterwards)")
