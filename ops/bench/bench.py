@@ -222,14 +222,17 @@ class Tgt:
 
 
 # --- clients -------------------------------------------------------------------------------------
-def qemu_bench(url, args, count, timeout=600):
+QEMU_TIMEOUT = 180  # seconds; --timeout. libiscsi retries a lost connection forever, so a dead server hangs it.
+
+
+def qemu_bench(url, args, count, timeout=None):
     """Runs one qemu-img bench; returns (seconds of I/O as qemu-img reports it, error or None)."""
     cmd = ["qemu-img", "bench", "-f", "raw", "-c", str(count), *args, url]
     t0 = time.monotonic()
     try:
-        r = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+        r = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout or QEMU_TIMEOUT)
     except subprocess.TimeoutExpired:
-        return None, "timeout"
+        return None, f"no answer within {timeout or QEMU_TIMEOUT} s"
     wall = time.monotonic() - t0
     if r.returncode != 0:
         return None, (r.stderr.strip() or r.stdout.strip() or f"exit {r.returncode}").splitlines()[-1]
@@ -243,7 +246,10 @@ def qd1_latency(server, lun, count, warmup):
            "--count", str(count), "--warmup", str(warmup)]
     if lun == "null":
         cmd += ["--span", str(1 << 30)]
-    r = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    try:
+        r = subprocess.run(cmd, capture_output=True, text=True, timeout=QEMU_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        return {"error": f"no answer within {QEMU_TIMEOUT} s"}
     try:
         out = json.loads(r.stdout.strip().splitlines()[-1])
     except (ValueError, IndexError):
@@ -287,6 +293,21 @@ def med(values):
     return statistics.median(values) if values else None
 
 
+class ServerDied(Exception):
+    def __init__(self, dead, errs):
+        super().__init__(", ".join(f"{d.name} (pid {d.pid}) exited with {d.proc.returncode}" for d in dead))
+        self.errs = errs
+
+
+def keep_logs(servers, stamp):
+    keep = os.path.join(HERE, "out")
+    os.makedirs(keep, exist_ok=True)
+    for srv in servers:
+        if os.path.exists(srv.logfile):
+            shutil.copy(srv.logfile, os.path.join(keep, f"{stamp}-{os.path.basename(srv.logfile)}"))
+    return keep
+
+
 # --- benchmark -----------------------------------------------------------------------------------
 def prepare_files(a):
     """Both file LUNs get identical, fully allocated contents, so neither reads holes."""
@@ -312,6 +333,22 @@ def benchmark(a):
             for name, args, count, _, _ in WORKLOADS:
                 qemu_bench(s.url(lun), args, max(1000, count // 10))
 
+    try:
+        return measure(a, servers, luns, mem_idle, load0, t_start)
+    except ServerDied as e:
+        keep = keep_logs(servers, time.strftime("%Y%m%d-%H%M"))
+        for err in e.errs:
+            log(err)
+        log(f"ABORTED: {e}; server logs in {keep}")
+        for srv in servers:
+            if os.path.exists(srv.logfile):
+                with open(srv.logfile) as f:
+                    tail = f.read().splitlines()[-15:]
+                log(f"last lines of {srv.name}'s log:\n" + "\n".join(tail))
+        return 2
+
+
+def measure(a, servers, luns, mem_idle, load0, t_start):
     res = {}   # (workload, lun, server) -> list of value
     cpu = {}   # same key -> list of CPU us per I/O
     errs = []
@@ -325,11 +362,14 @@ def benchmark(a):
                 for s in order:
                     c0 = cpu_seconds(s.pid)
                     secs, err = qemu_bench(s.url(lun), args, count)
-                    c1 = cpu_seconds(s.pid)
                     key = (name, lun, s.name)
                     if err:
                         errs.append(f"round {r + 1} {name} {lun} {s.name}: {err}")
+                        dead = [x for x in servers if x.proc.poll() is not None]
+                        if dead:
+                            raise ServerDied(dead, errs)
                         continue
+                    c1 = cpu_seconds(s.pid)
                     v = count / secs if unit == "IOPS" else count * size / secs / 1e6
                     res.setdefault(key, []).append(v)
                     cpu.setdefault(key, []).append((c1 - c0) / count * 1e6)
@@ -339,6 +379,9 @@ def benchmark(a):
                     out = qd1_latency(s, lun, max(200, int(a.lat_count * a.scale)), max(50, a.lat_count // 10))
                     if "error" in out:
                         errs.append(f"round {r + 1} qd1lat {lun} {s.name}: {out['error']}")
+                        dead = [x for x in servers if x.proc.poll() is not None]
+                        if dead:
+                            raise ServerDied(dead, errs)
                     else:
                         lat.setdefault((lun, s.name), []).append(out)
     mem_end = {s.name: memory_kib(s.pid) for s in servers}
@@ -346,9 +389,10 @@ def benchmark(a):
     load1 = loadavg()
     for s in servers:
         s.stop()
+    now = datetime.datetime.now()
+    keep_logs(servers, f"{now:%Y%m%d-%H%M}")
 
     # --- report ---
-    now = datetime.datetime.now()
     m = machine()
     lines = [f"# Spindle vs tgt — {now:%Y-%m-%d %H:%M}", ""]
     lines += ["| machine | |", "|---|---|"] + [f"| {k} | {v} |" for k, v in m.items()]
@@ -709,9 +753,12 @@ def main():
     ap.add_argument("--soak-qd", type=int, default=8)
     ap.add_argument("--soak-interval", type=float, default=5.0, help="seconds between RSS samples")
     ap.add_argument("--profile", type=float, metavar="SECONDS", help="profile mode: JFR for this long")
+    ap.add_argument("--timeout", type=float, default=180, help="seconds one qemu-img run may take (default 180)")
     ap.add_argument("--keep", action="store_true", help="keep the work directory")
     a = ap.parse_args()
     a.argv = sys.argv[1:]
+    global QEMU_TIMEOUT
+    QEMU_TIMEOUT = a.timeout
     a.size = parse_size(a.size)
     if a.size < (16 << 20) or a.size % (1 << 20):
         raise SystemExit("--size must be a whole number of MiB, at least 16M")
