@@ -680,6 +680,17 @@ def summarize_jfr(path, done, a, kernel):
     ntotal = sum(native_top.values()) or 1
 
     allocs = jfr_events(path, "jdk.ObjectAllocationSample")
+    # A thread's first sample weighs everything it allocated since it started (warm-up included):
+    # hundreds of MB pinned on one arbitrary object. Drop it.
+    allocs.sort(key=lambda e: e["values"]["startTime"])
+    seen_threads = set()
+    kept = []
+    for e in allocs:
+        t = (e["values"].get("eventThread") or {}).get("javaThreadId")
+        if t in seen_threads:
+            kept.append(e)
+        seen_threads.add(t)
+    allocs = kept
     by_class, by_site = {}, {}
     for e in allocs:
         v = e["values"]
@@ -693,7 +704,7 @@ def summarize_jfr(path, done, a, kernel):
     ios = sum(done.values())
 
     lines = [f"# Spindle profile — {datetime.datetime.now():%Y-%m-%d %H:%M}", "",
-             f"JFR (JDK profile settings, Java sampling every 1 ms) during {a.profile:.0f} s of qemu-img bench "
+             f"JFR (JDK profile settings, Java sampling every 1 ms) of {path} during {a.profile:.0f} s of qemu-img bench "
              "4 KiB QD32 against Spindle: " + ", ".join(f"{w} on {lun}: {n:,} I/Os" for (w, lun), n in done.items())
              + f". {len(samples)} Java execution samples, {len(natives)} native samples, {len(allocs)} allocation "
              f"samples ({atotal / 1e9:.2f} GB sampled weight, about {atotal / max(ios, 1):,.0f} bytes allocated "
@@ -754,6 +765,7 @@ def main():
     ap.add_argument("--soak-interval", type=float, default=5.0, help="seconds between RSS samples")
     ap.add_argument("--profile", type=float, metavar="SECONDS", help="profile mode: JFR for this long")
     ap.add_argument("--timeout", type=float, default=180, help="seconds one qemu-img run may take (default 180)")
+    ap.add_argument("--summarize", metavar="JFR", help="only summarize an existing recording (profile mode)")
     ap.add_argument("--keep", action="store_true", help="keep the work directory")
     a = ap.parse_args()
     a.argv = sys.argv[1:]
@@ -762,6 +774,10 @@ def main():
     a.size = parse_size(a.size)
     if a.size < (16 << 20) or a.size % (1 << 20):
         raise SystemExit("--size must be a whole number of MiB, at least 16M")
+    if a.summarize:
+        a.profile = 0
+        print(summarize_jfr(a.summarize, {}, a, {}))
+        return 0
     if not os.path.exists(JAR):
         raise SystemExit(f"{JAR} is missing: run ops/bench/run.sh, which builds it")
     for tool in ("qemu-img", "tgtd", "tgtadm", "java"):
