@@ -97,9 +97,13 @@ def port_free(port):
             return False
 
 
+stopped_by_us = set()  # pids this script asked to stop
+
+
 def stop(proc, seconds=15):
     if proc is None or proc.poll() is not None:
         return
+    stopped_by_us.add(proc.pid)
     proc.send_signal(signal.SIGTERM)
     try:
         proc.wait(seconds)
@@ -598,9 +602,13 @@ def profile(a):
             secs, err = qemu_bench(s.url(lun), w[1], 50000)
             if err:
                 log(f"profile load: {err}")
+                if s.proc.poll() is not None:
+                    raise SystemExit(f"Spindle exited with {s.proc.returncode} during the recording")
                 break
             n += 50000
         done[(w[0], lun)] = n
+    if s.proc.poll() is not None:
+        raise SystemExit(f"Spindle exited with {s.proc.returncode} during the recording")
     subprocess.run(["jcmd", str(s.pid), "JFR.stop", "name=bench"], check=True, capture_output=True)
     for srv in servers:
         srv.stop()
@@ -800,8 +808,19 @@ def main():
             return profile(a)
         return benchmark(a)
     finally:
+        died = [(p, p.returncode) for p in children if p.poll() is not None and p.pid not in stopped_by_us]
+        for p, code in died:
+            # An exit before we stopped it: a crash (hs_err file), a kill (negative signal number), or an exit.
+            log(f"{' '.join(p.args[:3])}... (pid {p.pid}) had already exited with {code}")
         for p in children:
             stop(p, 5)
+        if died:
+            keep = os.path.join(HERE, "out", "died-" + time.strftime("%Y%m%d-%H%M%S"))
+            os.makedirs(keep, exist_ok=True)
+            for f in os.listdir(a.dir):
+                if f.endswith(".log") or f.startswith("hs_err") or f.endswith(".json"):
+                    shutil.copy(os.path.join(a.dir, f), keep)
+            log(f"logs of that run kept in {keep}")
         for c in cleanups:
             c()
         if not a.keep:
