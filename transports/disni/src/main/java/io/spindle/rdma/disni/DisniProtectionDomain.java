@@ -103,6 +103,13 @@ final class DisniProtectionDomain implements ProtectionDomain {
     }
   }
 
+  /** A peer's Send with Invalidate named {@code rkey}; the RNIC has revoked it already. */
+  void remotelyInvalidated(int rkey) {
+    for (DisniMemoryRegion r : regions) {
+      if (r.stag() == rkey) r.remotelyInvalidated();
+    }
+  }
+
   void forget(DisniMemoryRegion r) {
     regions.remove(r);
   }
