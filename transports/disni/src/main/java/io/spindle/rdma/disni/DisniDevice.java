@@ -18,7 +18,7 @@ import io.vertx.core.net.SocketAddress;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.util.ArrayList;
-import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
@@ -376,7 +376,8 @@ final class DisniDevice implements RdmaDevice {
 
   /** Completions grouped by queue pair, each group one task on its connection's context. */
   private void deliver(List<Verbs.Wc> batch) {
-    Map<Integer, List<Verbs.Wc>> byQp = new HashMap<>();
+    // In CQ order of first appearance: a queue pair whose completions were queued first hears of them first.
+    Map<Integer, List<Verbs.Wc>> byQp = new LinkedHashMap<>();
     for (Verbs.Wc wc : batch) byQp.computeIfAbsent(wc.qpNum(), k -> new ArrayList<>(4)).add(wc);
     batch.clear();
     for (Map.Entry<Integer, List<Verbs.Wc>> e : byQp.entrySet()) {
