@@ -66,6 +66,13 @@ final class DisniConnection implements RdmaConnection {
   private final List<Promise<Void>> disconnects = new ArrayList<>();
   private boolean ended;
   private boolean released;
+  /**
+   * The orderly close has begun (our disconnect, or the peer's DISCONNECTED): flushed completions
+   * are expected now and end the connection as DISCONNECTED, while any other error still ends it
+   * as ERROR. The CQ and the event channel are read by different threads, so an error the RNIC
+   * reported before the close may reach us after the DISCONNECTED event.
+   */
+  private boolean closing;
 
   /** A caller's request; several work requests carry one when a Write spans several buffers. */
   private static final class Request {
@@ -278,11 +285,26 @@ final class DisniConnection implements RdmaConnection {
         end(ConnectionEvent.Type.ERROR, "rejected by " + remoteAddress);
         if (p != null) p.tryFail(new ConnectionRejectedException(Buffer.buffer(e.privateData())));
       }
-      case DISCONNECTED -> end(ConnectionEvent.Type.DISCONNECTED, null);
+      case DISCONNECTED -> peerDisconnected();
       case DEVICE_REMOVAL -> end(ConnectionEvent.Type.ERROR, "RDMA device " + verbs.deviceName() + " removed");
       case ADDR_ERROR, ROUTE_ERROR, UNREACHABLE, CONNECT_ERROR -> end(ConnectionEvent.Type.ERROR,
           e.type().toString().toLowerCase().replace('_', ' ') + " (status " + e.status() + ") for " + remoteAddress);
       default -> { }
+    }
+  }
+
+  private void peerDisconnected() {
+    if (receiveQueue.isEmpty() || state != State.ESTABLISHED) {
+      end(ConnectionEvent.Type.DISCONNECTED, null);
+      return;
+    }
+    // Posted receives always complete, flushed at the latest: the first completion decides.
+    closing = true;
+    flush();
+    try {
+      verbs.disconnect(id);
+    } catch (IOException e) {
+      end(ConnectionEvent.Type.DISCONNECTED, null);
     }
   }
 
@@ -314,6 +336,7 @@ final class DisniConnection implements RdmaConnection {
     // rdma_disconnect moves the queue pair to the error state: posted work completes as flushed,
     // and both sides get DISCONNECTED.
     flush();
+    closing = true;
     try {
       verbs.disconnect(id);
     } catch (IOException e) {
@@ -605,7 +628,8 @@ final class DisniConnection implements RdmaConnection {
       if ((wc.wrId() & RECEIVE_BIT) != 0) received(wc);
       else sent(wc);
       if (wc.status() != Verbs.WC_SUCCESS && !ended) {
-        end(ConnectionEvent.Type.ERROR, CompletionStatus.describe(wc.status()));
+        if (closing && wc.status() == Verbs.WC_WR_FLUSH_ERR) end(ConnectionEvent.Type.DISCONNECTED, null);
+        else end(ConnectionEvent.Type.ERROR, CompletionStatus.describe(wc.status()));
       }
     }
     maybeRelease();
