@@ -37,6 +37,8 @@ final class FakeVerbs implements Verbs {
   /** Every ibv_post_send chain, for tests that check chaining. */
   final List<List<SendWr>> sendPosts = new ArrayList<>();
   final List<List<RecvWr>> recvPosts = new ArrayList<>();
+  /** rdma_cm and post calls in order ("postRecv", "accept", ...), for ordering checks. */
+  final List<String> calls = new ArrayList<>();
   int registrations;
   private int nextKey = 0x1000;
   private int nextQp = 100;
@@ -268,6 +270,7 @@ final class FakeVerbs implements Verbs {
   public synchronized void accept(Object id, byte[] privateData, int ird, int ord) throws IOException {
     FakeId req = (FakeId) id;
     if (req.qp == QpState.NONE) throw new IOException("EINVAL: no queue pair");
+    calls.add("accept");
     FakeId active = req.peer;
     req.qp = QpState.RTS;
     active.qp = QpState.RTS;
@@ -359,6 +362,7 @@ final class FakeVerbs implements Verbs {
     FakeId f = (FakeId) id;
     if (f.qp == QpState.NONE) throw new IOException("EINVAL: no queue pair");
     recvPosts.add(List.copyOf(wrs));
+    calls.add("postRecv");
     if (f.qp == QpState.ERROR) {
       for (RecvWr w : wrs) complete(f, new Wc(w.wrId(), WC_WR_FLUSH_ERR, 0, 0, f.qpNum, 0, 0));
       return;
