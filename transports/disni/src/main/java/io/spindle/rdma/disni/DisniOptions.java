@@ -7,8 +7,9 @@ import io.vertx.core.json.JsonObject;
  * {@code options}). Queue depths per connection come from the SPI's
  * {@link io.spindle.rdma.QueuePairOptions}; these size what the device shares.
  *
- * @param address IP address of the RDMA interface to open; null picks the first IPv4 address of the
- *     first RDMA device's network interface
+ * @param deviceAddress IP address of the RDMA interface to open: the {@code deviceAddress} option,
+ *     else the host of the portal's {@code address} unless it is a wildcard, else (null) the first
+ *     IPv4 address of the first RDMA device's network interface
  * @param completionQueueEntries entries of the device's completion queue, shared by all its queue
  *     pairs; a connection is refused when the queues of all connections would not fit
  * @param smallBufferSize registered buffer size for Sends (iSER control PDUs: 76 + 8192 bytes for login)
@@ -23,7 +24,7 @@ import io.vertx.core.json.JsonObject;
  * @param cmTimeoutMillis address and route resolution timeout
  * @param backlog listen backlog
  */
-public record DisniOptions(String address, int completionQueueEntries, int smallBufferSize, int largeBufferSize,
+public record DisniOptions(String deviceAddress, int completionQueueEntries, int smallBufferSize, int largeBufferSize,
     int buffersPerGrowth, int maxPoolBuffers, int maxInlineData, int maxSendSge, int cmTimeoutMillis, int backlog) {
 
   public static final int DEFAULT_COMPLETION_QUEUE_ENTRIES = 8192;
@@ -56,12 +57,29 @@ public record DisniOptions(String address, int completionQueueEntries, int small
     if (v < 1) throw new IllegalArgumentException(name + ": " + v + " must be at least 1");
   }
 
+  /** The RDMA interface: explicit, or the portal's own host ({@code "HOST:PORT"}, IPv6 in brackets). */
+  static String deviceAddress(JsonObject json) {
+    String explicit = json.getString("deviceAddress");
+    if (explicit != null) return explicit;
+    Object portal = json.getValue("address");
+    if (!(portal instanceof String s) || s.isEmpty()) return null;
+    String host;
+    if (s.startsWith("[")) {
+      int end = s.indexOf(']');
+      host = end < 0 ? s : s.substring(1, end);
+    } else {
+      int colon = s.lastIndexOf(':');
+      host = colon < 0 || s.indexOf(':') != colon ? s : s.substring(0, colon);
+    }
+    return host.isEmpty() || host.equals("0.0.0.0") || host.equals("::") || host.equals("*") ? null : host;
+  }
+
   public static DisniOptions defaults() {
     return fromJson(new JsonObject());
   }
 
   public static DisniOptions fromJson(JsonObject json) {
-    return new DisniOptions(json.getString("address"),
+    return new DisniOptions(deviceAddress(json),
         json.getInteger("completionQueueEntries", DEFAULT_COMPLETION_QUEUE_ENTRIES),
         json.getInteger("smallBufferSize", DEFAULT_SMALL_BUFFER_SIZE),
         json.getInteger("largeBufferSize", DEFAULT_LARGE_BUFFER_SIZE),

@@ -51,11 +51,11 @@ public final class DisniProvider implements RdmaProvider {
     if (!found.ok()) return Future.failedFuture(new IllegalStateException(found.problem()));
     // Binding the probe id and creating the queues are system calls: keep them off the event loop.
     return vertx.executeBlocking(() -> {
-      InetAddress address = opts.address() != null ? InetAddress.getByName(opts.address())
+      InetAddress address = opts.deviceAddress() != null ? InetAddress.getByName(opts.deviceAddress())
           : NativeProbe.firstAddress(found.devices());
       if (address == null) {
         throw new IllegalStateException("DiSNI RDMA provider: none of the RDMA devices " + found.devices()
-            + " has an IPv4 address; configure the interface or set the portal option \"address\" ("
+            + " has an IPv4 address; configure the interface or set the portal option \"deviceAddress\" ("
             + NativeProbe.DOCS + ")");
       }
       String name = found.devices().get(0).name() + "@" + address.getHostAddress();

@@ -67,8 +67,8 @@ final class NativeProbe {
     List<String> missing = new ArrayList<>();
     String loadError = loadLibrary.apply(LIBRARY);
     if (loadError != null) {
-      missing.add("the native library lib" + LIBRARY + ".so is not on java.library.path ("
-          + System.getProperty("java.library.path") + "; " + loadError + "): build it from DiSNI 2.1's sources"
+      missing.add("the native library lib" + LIBRARY + ".so could not be loaded (" + loadError
+          + "): build it from DiSNI 2.1's sources"
           + " (./autoprepare.sh && ./configure --with-jdk=$JAVA_HOME && make install) and start the JVM with"
           + " -Djava.library.path=<dir of libdisni.so> or LD_LIBRARY_PATH=<dir>");
     }

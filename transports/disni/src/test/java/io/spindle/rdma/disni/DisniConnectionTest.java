@@ -50,7 +50,7 @@ class DisniConnectionTest {
 
   private void open(JsonObject options, QueuePairOptions qp) {
     vertx = Vertx.vertx();
-    device = Endpoint.await(Fakes.provider(Verbs.Features.DISNI_2_1).open(vertx, options.put("address", "127.0.0.1")));
+    device = Endpoint.await(Fakes.provider(Verbs.Features.DISNI_2_1).open(vertx, options.put("deviceAddress", "127.0.0.1")));
     verbs = Fakes.last();
     listener = Endpoint.await(device.listen(SocketAddress.inetSocketAddress(0, "127.0.0.1"), requests::add));
     serverPd = device.allocateProtectionDomain();

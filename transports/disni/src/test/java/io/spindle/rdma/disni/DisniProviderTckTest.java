@@ -58,7 +58,7 @@ class DisniProviderTckTest extends RdmaProviderTck {
   @Override
   protected JsonObject deviceOptions() {
     String address = System.getProperty("disni.address");
-    return address == null ? new JsonObject() : new JsonObject().put("address", address);
+    return address == null ? new JsonObject() : new JsonObject().put("deviceAddress", address);
   }
 
   @Override

@@ -20,6 +20,6 @@ class FakeVerbsTckTest extends RdmaProviderTck {
 
   @Override
   protected JsonObject deviceOptions() {
-    return new JsonObject().put("address", "127.0.0.1");
+    return new JsonObject().put("deviceAddress", "127.0.0.1");
   }
 }

@@ -26,7 +26,7 @@ class NativeProbeTest {
     assertFalse(r.ok());
     String m = r.problem();
     assertTrue(m.startsWith("DiSNI RDMA provider unavailable: "), m);
-    assertTrue(m.contains("libdisni.so is not on java.library.path"), m);
+    assertTrue(m.contains("libdisni.so could not be loaded (no disni in java.library.path)"), m);
     assertTrue(m.contains("-Djava.library.path="), m);
     assertTrue(m.contains("--add-exports java.base/sun.nio.ch=ALL-UNNAMED"), m);
     assertTrue(m.contains("no RDMA device"), m);
@@ -79,5 +79,14 @@ class NativeProbeTest {
     assertTrue(org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
         () -> DisniOptions.fromJson(new JsonObject().put("largeBufferSize", 64))).getMessage().contains("largeBufferSize"));
     assertEquals(DisniOptions.DEFAULT_LARGE_BUFFER_SIZE, DisniOptions.defaults().largeBufferSize());
+  }
+
+  @Test
+  void theDeviceIsThePortalsOwnAddressUnlessSaidOtherwise() {
+    assertEquals("10.0.0.5", DisniOptions.fromJson(new JsonObject().put("address", "10.0.0.5:3260")).deviceAddress());
+    assertEquals("fd00::5", DisniOptions.fromJson(new JsonObject().put("address", "[fd00::5]:3260")).deviceAddress());
+    assertEquals(null, DisniOptions.fromJson(new JsonObject().put("address", "0.0.0.0:3260")).deviceAddress());
+    assertEquals("10.1.1.1", DisniOptions.fromJson(new JsonObject().put("address", "0.0.0.0:3260")
+        .put("deviceAddress", "10.1.1.1")).deviceAddress());
   }
 }
