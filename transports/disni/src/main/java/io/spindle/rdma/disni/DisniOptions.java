@@ -27,7 +27,8 @@ import io.vertx.core.json.JsonObject;
 public record DisniOptions(String deviceAddress, int completionQueueEntries, int smallBufferSize, int largeBufferSize,
     int buffersPerGrowth, int maxPoolBuffers, int maxInlineData, int maxSendSge, int cmTimeoutMillis, int backlog) {
 
-  public static final int DEFAULT_COMPLETION_QUEUE_ENTRIES = 8192;
+  /** soft-RoCE's largest CQ; hardware allows more. Each connection reserves 2 x send depth + receive depth. */
+  public static final int DEFAULT_COMPLETION_QUEUE_ENTRIES = 32767;
   /** iSER header (28) + BHS (48) + largest AHS (1020) + 8192 bytes of login data, rounded up. */
   public static final int DEFAULT_SMALL_BUFFER_SIZE = 9472;
   /** Linux's default MaxBurstLength (262144). */
