@@ -1,15 +1,15 @@
 package io.spindle.rdma.disni;
 
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
-
 import io.spindle.rdma.RdmaProvider;
 import io.spindle.rdma.tck.RdmaProviderTck;
 import io.vertx.core.json.JsonObject;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.extension.ConditionEvaluationResult;
+import org.junit.jupiter.api.extension.ExecutionCondition;
 import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.extension.ExtensionContext;
 
 /**
  * The provider contract on real verbs through DiSNI, when this host has an RDMA device
@@ -17,20 +17,25 @@ import org.junit.jupiter.api.extension.ExtendWith;
  * docs/DISNI.md shows how to get there with soft-RoCE (rdma_rxe) or siw. The device address comes
  * from {@code -Ddisni.address=...}, else the first address of the first device's interface.
  */
-@ExtendWith(DisniLimits.class)
+@ExtendWith({DisniProviderTckTest.RequiresDevice.class, DisniLimits.class})
 class DisniProviderTckTest extends RdmaProviderTck {
 
-  @BeforeAll
-  static void requireDevice() {
-    String listed = ibvDevices();
-    assumeTrue(listed == null, () -> "no RDMA device on this host: " + ibvDevicesReason);
-    NativeProbe.Result r = NativeProbe.host().check();
-    assumeTrue(r.ok(), r::problem);
+  /** Disables the whole class, with the reason, unless ibv_devices lists a device and libdisni loads. */
+  static final class RequiresDevice implements ExecutionCondition {
+    @Override
+    public ConditionEvaluationResult evaluateExecutionCondition(ExtensionContext context) {
+      if (context.getTestMethod().isPresent()) return ConditionEvaluationResult.enabled("checked for the class");
+      String missing = ibvDevices();
+      if (missing != null) return ConditionEvaluationResult.disabled("no RDMA device on this host: " + missing);
+      NativeProbe.Result r = NativeProbe.host().check();
+      return r.ok() ? ConditionEvaluationResult.enabled("RDMA device and libdisni present")
+          : ConditionEvaluationResult.disabled(r.problem());
+    }
   }
 
   private static String ibvDevicesReason;
 
-  /** Null when ibv_devices lists at least one device; else why not (also recorded for the skip message). */
+  /** Null when ibv_devices lists at least one device; else why not. */
   static String ibvDevices() {
     try {
       Process p = new ProcessBuilder("ibv_devices").redirectErrorStream(true).start();
