@@ -40,8 +40,6 @@ final class DisniDevice implements RdmaDevice {
   private static final int POLL_BATCH = 32;
   /** A request neither accepted nor rejected by then is rejected. */
   static final long REQUEST_TIMEOUT_MILLIS = 10_000;
-  /** Device close waits this long for open connections to go before freeing the queues under them. */
-  private static final long CLOSE_GRACE_MILLIS = 5_000;
 
   private final Vertx vertx;
   private final Verbs verbs;
@@ -53,9 +51,8 @@ final class DisniDevice implements RdmaDevice {
   private final AtomicInteger reservedCompletions = new AtomicInteger();
   private final Thread completionThread;
   private final Thread cmThread;
-  private final Promise<Void> closed = Promise.promise();
+  private final Promise<Void> freed = Promise.promise();
   private volatile boolean closing;
-  private volatile long closeDeadline;
 
   DisniDevice(Vertx vertx, Verbs verbs, DisniOptions options) throws IOException {
     this.vertx = vertx;
@@ -387,12 +384,18 @@ final class DisniDevice implements RdmaDevice {
     }
   }
 
+  /** After close, the threads run on until the last connection is released. */
   private boolean stopping() {
-    return closing && (queuePairs.isEmpty() && ids.isEmpty() || System.currentTimeMillis() > closeDeadline);
+    return closing && queuePairs.isEmpty() && ids.isEmpty();
+  }
+
+  /** Completes once the threads stopped and the completion queue and event channel are freed. */
+  Future<Void> freed() {
+    return freed.future();
   }
 
   private synchronized void shutdown() {
-    if (closed.future().isComplete()) return;
+    if (freed.future().isComplete()) return;
     try {
       cmThread.join(4L * WAIT_MILLIS);
       verbs.destroyCq(cq);
@@ -400,16 +403,19 @@ final class DisniDevice implements RdmaDevice {
       log.debug("{}: freeing the completion queue: {}", verbs.deviceName(), e.toString());
     }
     verbs.close();
-    closed.tryComplete();
+    freed.tryComplete();
   }
 
+  /**
+   * Closes the listeners. Established connections are not touched: the device's threads, queue and
+   * event channel are freed in the background once the last of them has been released.
+   */
   @Override
   public Future<Void> close() {
     if (!closing) {
       for (Listener l : new ArrayList<>(listeners.values())) l.close();
-      closeDeadline = System.currentTimeMillis() + CLOSE_GRACE_MILLIS;
       closing = true;
     }
-    return closed.future();
+    return Future.succeededFuture();
   }
 }

@@ -80,7 +80,11 @@ class DisniConnectionTest {
     if (serverPd != null) serverPd.close();
     if (clientPd != null) clientPd.close();
     if (listener != null) Endpoint.await(listener.close());
-    if (device != null) Endpoint.await(device.close());
+    if (device != null) {
+      Endpoint.await(device.close());
+      // Every queue pair and id was released: the device's threads stop and its queues are freed.
+      Endpoint.await(((DisniDevice) device).freed());
+    }
     if (vertx != null) Endpoint.await(vertx.close());
   }
 
