@@ -14,6 +14,7 @@ import io.spindle.iscsi.negotiation.Reply;
 import io.spindle.iscsi.negotiation.SessionParameters;
 import io.spindle.iscsi.negotiation.Stage;
 import io.spindle.iscsi.negotiation.TargetNegotiator;
+import io.spindle.iscsi.pdu.AsyncMessagePdu;
 import io.spindle.iscsi.pdu.DataInPdu;
 import io.spindle.iscsi.pdu.LoginRequestPdu;
 import io.spindle.iscsi.pdu.LoginResponsePdu;
@@ -837,25 +838,37 @@ final class IscsiConnection implements DatamoverListener {
     });
   }
 
-  /** Clean shutdown: stop taking commands, let in-flight ones finish (bounded), then close. */
+  /** Seconds an initiator is given to log out when the target asks it to (Async Message Parameter3). */
+  static final int LOGOUT_GRACE_SECONDS = 10;
+
+  /**
+   * Clean end of a connection the target wants gone (server stop, removed portal or target, admin
+   * logout): the initiator is asked to log out (RFC 7143 §11.9.1, AsyncEvent 1, with
+   * {@link #LOGOUT_GRACE_SECONDS} in Parameter3) and may finish its commands; the connection closes
+   * when it has logged out, or when the time is up.
+   */
   Future<Void> shutdown() {
     context.runOnContext(v -> {
       if (state == State.CLOSED) return;
       IscsiSession s = session;
-      if (s == null) {
+      if (s == null || state != State.FULL_FEATURE || s.type == IscsiSession.Type.DISCOVERY) {
         close();
         return;
       }
-      state = State.LOGGED_OUT;
-      long deadline = System.nanoTime() + 10_000_000_000L;
-      service.vertx.setPeriodic(50, id -> s.run(() -> {
-        boolean idle = s.tasks.values().stream().noneMatch(t -> t.connection == this
-            && t.state == IscsiTask.State.ACTIVE);
-        if (state == State.CLOSED || idle || System.nanoTime() > deadline) {
+      s.run(() -> {
+        AsyncMessagePdu m = new AsyncMessagePdu();
+        m.asyncEvent(AsyncMessagePdu.LOGOUT_REQUESTED).parameters(0, 0, LOGOUT_GRACE_SECONDS);
+        sendWithStatus(m);
+      });
+      log.info("asked peer={} {} cid={} to log out within {} s", peer, s.describe(), cid, LOGOUT_GRACE_SECONDS);
+      long deadline = System.nanoTime() + LOGOUT_GRACE_SECONDS * 1_000_000_000L;
+      service.vertx.setPeriodic(50, id -> {
+        if (state == State.CLOSED || System.nanoTime() > deadline) {
           service.vertx.cancelTimer(id);
+          if (state != State.CLOSED) log.warn("peer={} did not log out within {} s; closing", peer, LOGOUT_GRACE_SECONDS);
           close();
         }
-      }));
+      });
     });
     return closed.future();
   }

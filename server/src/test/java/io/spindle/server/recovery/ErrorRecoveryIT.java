@@ -46,7 +46,7 @@ class ErrorRecoveryIT {
     vertx = Vertx.vertx();
     JsonObject config = new JsonObject()
         .put("portals", new JsonArray().add(new JsonObject().put("address", "127.0.0.1:0")))
-        .put("targets", new JsonArray().add(new JsonObject().put("name", TARGET)
+        .put("targets", new JsonArray().add(new JsonObject().put("name", TARGET).put("acl", "any")
             .put("luns", new JsonArray().add(new JsonObject().put("lun", 0).put("backing", "file")
                 .put("path", dir.resolve("lun0.img").toString()).put("size", "128M")))))
         .put("negotiation", new JsonObject().put("errorRecoveryLevel", 2).put("maxConnections", 4)
