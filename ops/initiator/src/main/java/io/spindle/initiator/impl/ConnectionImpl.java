@@ -1,7 +1,10 @@
 package io.spindle.initiator.impl;
 
 import io.netty.buffer.ByteBuf;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelOutboundHandlerAdapter;
 import io.netty.channel.ChannelPipeline;
+import io.netty.channel.ChannelPromise;
 import io.netty.util.ReferenceCountUtil;
 import io.spindle.initiator.Connection;
 import io.spindle.initiator.ConnectionClosedException;
@@ -21,7 +24,10 @@ import io.vertx.core.net.NetSocket;
 import java.net.InetSocketAddress;
 import java.net.SocketAddress;
 import java.util.ArrayList;
+import java.util.Collections;
+import java.util.IdentityHashMap;
 import java.util.List;
+import java.util.Set;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -49,6 +55,12 @@ public final class ConnectionImpl implements Connection {
   private final NetSocketInternal socket;
   private final CodecLimits limits;
   private final Promise<Throwable> closed;
+  /**
+   * Messages handed to Vert.x that have not reached the pipeline yet. Vert.x 5 queues a write it
+   * cannot pass on at once and, when the connection closes first, fails it without releasing the
+   * message; we still own those and release them (Netty releases what reached the pipeline).
+   */
+  private final Set<Object> unsent = Collections.newSetFromMap(new IdentityHashMap<>());
   private Handler<Pdu> observer;
   private FaultInjector faults = FaultInjector.NONE;
   private Listener listener;
@@ -87,6 +99,14 @@ public final class ConnectionImpl implements Connection {
     pipeline.addBefore("handler", "iscsi-decoder", new PduDecoder(limits));
     pipeline.addBefore("handler", "iscsi-encoder", new PduEncoder(limits));
     ConnectionImpl c = new ConnectionImpl(context, so, limits);
+    // First outbound stop after Vert.x's handler: from here on the pipeline owns the message.
+    pipeline.addBefore("handler", "iscsi-handoff", new ChannelOutboundHandlerAdapter() {
+      @Override
+      public void write(ChannelHandlerContext ctx, Object msg, ChannelPromise promise) {
+        c.unsent.remove(msg);
+        ctx.write(msg, promise);
+      }
+    });
     so.messageHandler(c::onMessage);
     so.exceptionHandler(c::onException);
     so.closeHandler(v -> c.onSocketClosed());
@@ -195,7 +215,15 @@ public final class ConnectionImpl implements Connection {
         return writeCorrupted(pdu, f);
       }
     }
-    return socket.writeMessage(pdu);
+    return writeOwned(pdu);
+  }
+
+  /** Writes a message we own; if Vert.x drops it without passing it to the pipeline, releases it. */
+  private Future<Void> writeOwned(Object msg) {
+    unsent.add(msg);
+    return socket.writeMessage(msg).onFailure(err -> {
+      if (unsent.remove(msg)) ReferenceCountUtil.release(msg);
+    });
   }
 
   /**
@@ -214,7 +242,7 @@ public final class ConnectionImpl implements Connection {
     int at = victim.writerIndex() - 1;
     victim.setByte(at, victim.getByte(at) ^ 0x01);
     Future<Void> last = null;
-    for (Object part : parts) last = socket.writeMessage(part);
+    for (Object part : parts) last = writeOwned(part);
     return last;
   }
 
@@ -225,7 +253,7 @@ public final class ConnectionImpl implements Connection {
         bytes.release();
         return Future.failedFuture(new ConnectionClosedException("connection is closing", closeReason));
       }
-      return socket.writeMessage(bytes);
+      return writeOwned(bytes);
     });
   }
 

@@ -752,8 +752,14 @@ final class SessionImpl implements Session {
       connection.write(pdu);
     }
 
+    /** Writes every PDU; ownership of all of them passes, even when one write throws. */
     void sendAll(List<Pdu> pdus) {
-      for (Pdu p : pdus) connection.write(p);
+      int i = 0;
+      try {
+        for (; i < pdus.size(); i++) connection.write(pdus.get(i));
+      } finally {
+        for (i++; i < pdus.size(); i++) pdus.get(i).release();
+      }
     }
 
     @Override
