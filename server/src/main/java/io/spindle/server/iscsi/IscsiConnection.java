@@ -260,7 +260,7 @@ final class IscsiConnection implements DatamoverListener {
         }
         existing = joining.params;
       }
-      negotiation = new TargetNegotiator(service.operationalOptions(), portalGroupTag(), existing,
+      negotiation = new TargetNegotiator(service.operationalOptions(dm.transport()), portalGroupTag(), existing,
           NegotiationLimits.DEFAULT);
     }
     if (req.csg() != loginStage || req.csg() == 2 || req.isid() != loginIsid || req.tsih() != loginTsih) {

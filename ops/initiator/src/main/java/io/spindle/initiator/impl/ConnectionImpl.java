@@ -51,27 +51,53 @@ public final class ConnectionImpl implements Connection {
     void onClosed(ConnectionClosedException cause);
   }
 
+  /**
+   * What carries the PDUs: a TCP socket with the iSCSI codec in its pipeline, or an iSER
+   * connection over RDMA ({@link IserWire}). Called on the connection's context.
+   */
+  interface Wire {
+    /** Writes a PDU (or raw bytes); ownership passes, also on failure. */
+    Future<Void> write(Object msg);
+
+    Future<Void> close();
+
+    io.vertx.core.net.SocketAddress localAddress();
+
+    io.vertx.core.net.SocketAddress remoteAddress();
+
+    /** Whether {@link #write} takes encoded byte buffers (digest fault injection needs it). */
+    default boolean byteStream() {
+      return true;
+    }
+
+    /** iSER: the buffers of a task about to be sent (RFC 7145 §9.2 STags); TCP ignores it. */
+    default void prepareTask(int itt, io.netty.buffer.ByteBuf dataOut, int unsolicited, int expectedDataIn) {
+    }
+
+    /** iSER: the task is over; its buffers can be deregistered. */
+    default void taskDone(int itt) {
+    }
+  }
+
   private final ContextInternal context;
-  private final NetSocketInternal socket;
+  private Wire wire;
   private final CodecLimits limits;
   private final Promise<Throwable> closed;
-  /**
-   * Messages handed to Vert.x that have not reached the pipeline yet. Vert.x 5 queues a write it
-   * cannot pass on at once and, when the connection closes first, fails it without releasing the
-   * message; we still own those and release them (Netty releases what reached the pipeline).
-   */
-  private final Set<Object> unsent = Collections.newSetFromMap(new IdentityHashMap<>());
   private Handler<Pdu> observer;
   private FaultInjector faults = FaultInjector.NONE;
   private Listener listener;
   private Throwable closeReason;
   private boolean closing;
 
-  private ConnectionImpl(ContextInternal context, NetSocketInternal socket, CodecLimits limits) {
+  ConnectionImpl(ContextInternal context, CodecLimits limits) {
     this.context = context;
-    this.socket = socket;
     this.limits = limits;
     this.closed = context.promise();
+  }
+
+  /** Attaches the wire; done once, before any I/O. */
+  void wire(Wire wire) {
+    this.wire = wire;
   }
 
   /** Connects on {@code context}, so the socket and all later work stay on its event loop. */
@@ -98,12 +124,14 @@ public final class ConnectionImpl implements Connection {
     ChannelPipeline pipeline = so.channelHandlerContext().pipeline();
     pipeline.addBefore("handler", "iscsi-decoder", new PduDecoder(limits));
     pipeline.addBefore("handler", "iscsi-encoder", new PduEncoder(limits));
-    ConnectionImpl c = new ConnectionImpl(context, so, limits);
+    ConnectionImpl c = new ConnectionImpl(context, limits);
+    TcpWire w = new TcpWire(so);
+    c.wire(w);
     // First outbound stop after Vert.x's handler: from here on the pipeline owns the message.
     pipeline.addBefore("handler", "iscsi-handoff", new ChannelOutboundHandlerAdapter() {
       @Override
       public void write(ChannelHandlerContext ctx, Object msg, ChannelPromise promise) {
-        c.unsent.remove(msg);
+        w.unsent.remove(msg);
         ctx.write(msg, promise);
       }
     });
@@ -111,6 +139,44 @@ public final class ConnectionImpl implements Connection {
     so.exceptionHandler(c::onException);
     so.closeHandler(v -> c.onSocketClosed());
     return c;
+  }
+
+  /** iSCSI/TCP: PDUs through the codec in the socket's pipeline. */
+  private static final class TcpWire implements Wire {
+    final NetSocketInternal socket;
+    /**
+     * Messages handed to Vert.x that have not reached the pipeline yet. Vert.x 5 queues a write it
+     * cannot pass on at once and, when the connection closes first, fails it without releasing the
+     * message; we still own those and release them (Netty releases what reached the pipeline).
+     */
+    final Set<Object> unsent = Collections.newSetFromMap(new IdentityHashMap<>());
+
+    TcpWire(NetSocketInternal socket) {
+      this.socket = socket;
+    }
+
+    @Override
+    public Future<Void> write(Object msg) {
+      unsent.add(msg);
+      return socket.writeMessage(msg).onFailure(err -> {
+        if (unsent.remove(msg)) ReferenceCountUtil.release(msg);
+      });
+    }
+
+    @Override
+    public Future<Void> close() {
+      return socket.close();
+    }
+
+    @Override
+    public io.vertx.core.net.SocketAddress localAddress() {
+      return socket.localAddress();
+    }
+
+    @Override
+    public io.vertx.core.net.SocketAddress remoteAddress() {
+      return socket.remoteAddress();
+    }
   }
 
   ContextInternal context() {
@@ -142,7 +208,7 @@ public final class ConnectionImpl implements Connection {
     }
   }
 
-  private void onMessage(Object msg) {
+  void onMessage(Object msg) {
     if (msg instanceof FramingError fe) {
       fail("cannot frame the target's byte stream: " + fe.reason());
       return;
@@ -163,12 +229,12 @@ public final class ConnectionImpl implements Connection {
     }
   }
 
-  private void onException(Throwable t) {
+  void onException(Throwable t) {
     log.debug("{}: socket error", this, t);
     closeWith(t);
   }
 
-  private void onSocketClosed() {
+  void onSocketClosed() {
     closing = true;
     Throwable reason = closeReason;
     ConnectionClosedException cause = new ConnectionClosedException("connection to " + remoteAddress() + " closed"
@@ -194,7 +260,7 @@ public final class ConnectionImpl implements Connection {
   void closeWith(Throwable reason) {
     if (closeReason == null) closeReason = reason;
     closing = true;
-    socket.close();
+    wire.close();
   }
 
   /** Faults to apply to what {@link #write} sends from now on (full feature phase). */
@@ -208,7 +274,7 @@ public final class ConnectionImpl implements Connection {
       pdu.release();
       return Future.failedFuture(new ConnectionClosedException("connection is closing", closeReason));
     }
-    if (faults != FaultInjector.NONE) {
+    if (faults != FaultInjector.NONE && wire.byteStream()) {
       FaultInjector.Fault f = faults.onSend(pdu);
       if ((f == FaultInjector.Fault.HEADER_DIGEST && limits.headerDigest())
           || (f == FaultInjector.Fault.DATA_DIGEST && limits.dataDigest() && pdu.data().isReadable())) {
@@ -218,12 +284,17 @@ public final class ConnectionImpl implements Connection {
     return writeOwned(pdu);
   }
 
-  /** Writes a message we own; if Vert.x drops it without passing it to the pipeline, releases it. */
   private Future<Void> writeOwned(Object msg) {
-    unsent.add(msg);
-    return socket.writeMessage(msg).onFailure(err -> {
-      if (unsent.remove(msg)) ReferenceCountUtil.release(msg);
-    });
+    return wire.write(msg);
+  }
+
+  /** iSER: the buffers of a task about to be sent; see {@link Wire#prepareTask}. */
+  void prepareTask(int itt, ByteBuf dataOut, int unsolicited, int expectedDataIn) {
+    wire.prepareTask(itt, dataOut, unsolicited, expectedDataIn);
+  }
+
+  void taskDone(int itt) {
+    wire.taskDone(itt);
   }
 
   /**
@@ -233,7 +304,7 @@ public final class ConnectionImpl implements Connection {
   private Future<Void> writeCorrupted(Pdu pdu, FaultInjector.Fault fault) {
     List<Object> parts = new ArrayList<>(3);
     try {
-      PduEncoder.encode(socket.channelHandlerContext().alloc(), pdu, limits.headerDigest(), limits.dataDigest(),
+      PduEncoder.encode(io.netty.buffer.PooledByteBufAllocator.DEFAULT, pdu, limits.headerDigest(), limits.dataDigest(),
           parts);
     } finally {
       pdu.release();
@@ -285,18 +356,18 @@ public final class ConnectionImpl implements Connection {
   public Future<Void> close() {
     return onContext(() -> {
       closing = true;
-      return socket.close().transform(ar -> closed.future().mapEmpty());
+      return wire.close().transform(ar -> closed.future().mapEmpty());
     });
   }
 
   @Override
   public SocketAddress localAddress() {
-    return address(socket.localAddress());
+    return address(wire.localAddress());
   }
 
   @Override
   public SocketAddress remoteAddress() {
-    return address(socket.remoteAddress());
+    return address(wire.remoteAddress());
   }
 
   private static SocketAddress address(io.vertx.core.net.SocketAddress a) {
@@ -305,6 +376,6 @@ public final class ConnectionImpl implements Connection {
 
   @Override
   public String toString() {
-    return "iSCSI connection " + socket.localAddress() + " -> " + socket.remoteAddress();
+    return "iSCSI connection " + wire.localAddress() + " -> " + wire.remoteAddress();
   }
 }

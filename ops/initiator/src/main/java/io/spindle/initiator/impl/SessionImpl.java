@@ -422,13 +422,19 @@ final class SessionImpl implements Session {
 
     @Override
     void start(int sn) {
-      link.sendAll(task.start(sn, link.expStatSn, link.params));
+      send(task.start(sn, link.expStatSn, link.params));
     }
 
     /** RFC 7143 §7.2.1: a retry is the same command (ITT, CmdSN, data) on the same connection. */
     void retry() {
       task.reset();
-      link.sendAll(task.start(task.cmdSn, link.expStatSn, link.params));
+      send(task.start(task.cmdSn, link.expStatSn, link.params));
+    }
+
+    private void send(List<Pdu> pdus) {
+      // iSER (RFC 7145 §9.2): the connection registers the task's buffers for its STags first.
+      link.connection.prepareTask(task.itt, task.dataOutBuffer(), task.unsolicitedLength(), task.expectedDataIn());
+      link.sendAll(pdus);
     }
 
     @Override
@@ -464,6 +470,7 @@ final class SessionImpl implements Session {
 
     @Override
     void release() {
+      if (link != null) link.connection.taskDone(task.itt);
       task.release();
     }
 
