@@ -22,6 +22,7 @@ import io.spindle.rdma.SendRequest;
 import io.spindle.rdma.WorkCompletion;
 import io.spindle.transport.iser.IserCmPrivateData;
 import io.spindle.transport.iser.IserHeader;
+import io.spindle.transport.iser.IserHello;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.internal.ContextInternal;
@@ -236,6 +237,14 @@ final class IserWire implements ConnectionImpl.Wire {
     int index = (int) wc.wrId();
     ByteBuf message = ring.buffer().slice(index * BUFFER_SIZE, wc.byteLength());
     IserHeader header = IserHeader.decode(message, FORMAT);
+    if (header != null && header.opcode() == IserHeader.HELLO_REPLY) {
+      // RFC 5046 §9.4: we never send Hello, so a HelloReply answers raw bytes a test sent; say what it said.
+      IserHello.HelloReply reply = IserHello.HelloReply.decode(message.readerIndex(0), FORMAT);
+      postReceive(index);
+      fail("iSER HelloReply: " + (reply.reject() ? "rejected" : "accepted") + ", target iSER version "
+          + reply.maxVersion() + ", ORD " + reply.ord());
+      return;
+    }
     if (header == null || header.opcode() != IserHeader.CONTROL || message.readableBytes() < Pdu.BHS_LENGTH) {
       fail("iSER message of " + wc.byteLength() + " bytes is not an iSCSI control PDU");
       return;
