@@ -72,6 +72,13 @@ public final class InitiatorOptions {
   private ChapIdentity chap;
   private ChapIdentity targetChap;
   private List<ChapAlgorithm> chapAlgorithms = ChapAuthenticator.DEFAULT_ALGORITHMS;
+  private String transport = DEFAULT_TRANSPORT;
+
+  /** iSCSI over TCP. */
+  public static final String TRANSPORT_TCP = "tcp";
+  /** iSER (RFC 7145) over the software iWARP RNIC. */
+  public static final String TRANSPORT_ISER_IWARP = "iser-iwarp";
+  public static final String DEFAULT_TRANSPORT = TRANSPORT_TCP;
 
   public InitiatorOptions() {
   }
@@ -100,6 +107,30 @@ public final class InitiatorOptions {
     chap = other.chap;
     targetChap = other.targetChap;
     chapAlgorithms = other.chapAlgorithms;
+    transport = other.transport;
+  }
+
+  /** {@value #TRANSPORT_TCP} or {@value #TRANSPORT_ISER_IWARP}. */
+  public String getTransport() {
+    return transport;
+  }
+
+  /**
+   * The datamover: {@value #TRANSPORT_TCP}, or {@value #TRANSPORT_ISER_IWARP} for iSER over the
+   * software iWARP RNIC. With iSER the login asks for RDMAExtensions=Yes, digests are off, and the
+   * initiator sends no unsolicited Data-Out PDUs (InitialR2T=Yes): the target reads the data.
+   */
+  public InitiatorOptions setTransport(String transport) {
+    if (!TRANSPORT_TCP.equals(transport) && !TRANSPORT_ISER_IWARP.equals(transport)) {
+      throw new IllegalArgumentException("transport \"" + transport + "\" is not " + TRANSPORT_TCP + " or "
+          + TRANSPORT_ISER_IWARP);
+    }
+    this.transport = transport;
+    return this;
+  }
+
+  public boolean isIser() {
+    return TRANSPORT_ISER_IWARP.equals(transport);
   }
 
   public String getInitiatorName() {

@@ -352,7 +352,7 @@ final class IscsiConnection implements DatamoverListener {
       }
     }
     ChapIdentity chap = admission == null ? null : admission.chap();
-    OperationalOptions options = service.operationalOptions().authMethods(chap != null ? "CHAP" : "None");
+    OperationalOptions options = service.operationalOptions(dm.transport()).authMethods(chap != null ? "CHAP" : "None");
     if (chap != null) {
       // The initiator must prove the one CHAP name its ACL entry (or the discovery section) gives.
       authenticator = new ChapAuthenticator(admission.algorithms(),

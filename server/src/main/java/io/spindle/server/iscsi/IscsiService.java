@@ -166,6 +166,20 @@ public final class IscsiService {
         .defaultTime2Retain(n.defaultTime2Retain());
   }
 
+  /**
+   * The options for a connection of this transport: on an iSER portal (transport {@code iser-*})
+   * the target asks for and accepts RDMAExtensions=Yes (RFC 7145 §5.1, §6.3); its
+   * TargetRecvDataSegmentLength stays at the 8192 bytes the iSER receive ring holds by default, and
+   * it takes whatever InitiatorRecvDataSegmentLength the initiator declares its buffers hold.
+   */
+  OperationalOptions operationalOptions(String transport) {
+    OperationalOptions o = operationalOptions();
+    if (transport != null && transport.startsWith("iser-")) {
+      o.rdmaExtensions(true).initiatorRecvDataSegmentLength((1 << 24) - 1);
+    }
+    return o;
+  }
+
   IscsiTarget target(String name) {
     return targets.get(name);
   }

@@ -1,15 +1,28 @@
 package io.spindle.initiator.cli;
 
+import io.spindle.initiator.InitiatorOptions;
 import java.net.URI;
 import java.net.URISyntaxException;
 
 /**
  * {@code iscsi://host[:port]/target[/lun]}, the form libiscsi and QEMU use (port 3260 by default,
- * the IANA port of RFC 7143 §14; LUN 0 when left out).
+ * the IANA port of RFC 7143 §14; LUN 0 when left out). {@code iser://} names the same over iSER
+ * (RFC 7145) on the software iWARP RNIC; its default port is 3260 too (RFC 7145 uses iSCSI's port).
+ *
+ * @param transport {@code tcp} or {@code iser-iwarp} (see {@link InitiatorOptions#setTransport})
  */
-public record IscsiUrl(String host, int port, String target, int lun) {
+public record IscsiUrl(String host, int port, String target, int lun, String transport) {
 
   public static final int DEFAULT_PORT = 3260;
+
+  public IscsiUrl(String host, int port, String target, int lun) {
+    this(host, port, target, lun, InitiatorOptions.TRANSPORT_TCP);
+  }
+
+  /** The same address over another transport. */
+  public IscsiUrl withTransport(String transport) {
+    return new IscsiUrl(host, port, target, lun, transport);
+  }
 
   public static IscsiUrl parse(String url) {
     URI u;
@@ -18,8 +31,9 @@ public record IscsiUrl(String host, int port, String target, int lun) {
     } catch (URISyntaxException e) {
       throw new IllegalArgumentException("not a URL: " + url);
     }
-    if (!"iscsi".equalsIgnoreCase(u.getScheme()) || u.getHost() == null) {
-      throw new IllegalArgumentException("expected iscsi://host[:port]/target/lun, got " + url);
+    boolean iser = "iser".equalsIgnoreCase(u.getScheme());
+    if (!(iser || "iscsi".equalsIgnoreCase(u.getScheme())) || u.getHost() == null) {
+      throw new IllegalArgumentException("expected iscsi://host[:port]/target/lun or iser://..., got " + url);
     }
     String path = u.getPath() == null ? "" : u.getPath();
     if (path.startsWith("/")) path = path.substring(1);
@@ -35,6 +49,7 @@ public record IscsiUrl(String host, int port, String target, int lun) {
       }
       if (target.isEmpty()) target = null;
     }
-    return new IscsiUrl(u.getHost(), u.getPort() < 0 ? DEFAULT_PORT : u.getPort(), target, lun);
+    return new IscsiUrl(u.getHost(), u.getPort() < 0 ? DEFAULT_PORT : u.getPort(), target, lun,
+        iser ? InitiatorOptions.TRANSPORT_ISER_IWARP : InitiatorOptions.TRANSPORT_TCP);
   }
 }

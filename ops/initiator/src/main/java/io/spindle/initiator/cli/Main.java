@@ -39,8 +39,8 @@ public final class Main {
       "  read URL --lba N [--blocks N]        hex dump of the blocks",
       "  write URL --lba N --file F           writes F (zero-padded to whole blocks)",
       "",
-      "  URL is iscsi://host[:port]/target/lun (port 3260, LUN 0 by default)",
-      "  common: --initiator-name IQN, -v (log recovery to stderr), --help",
+      "  URL is iscsi://host[:port]/target/lun (port 3260, LUN 0 by default), or iser://... for iSER",
+      "  common: --initiator-name IQN, --transport tcp|iser-iwarp, -v (log recovery to stderr), --help",
       "");
 
   private Main() {
@@ -76,6 +76,10 @@ public final class Main {
     Vertx vertx = Vertx.vertx();
     try {
       IscsiUrl url = IscsiUrl.parse(positional.get(1));
+      if (opts.containsKey("transport")) {
+        new InitiatorOptions().setTransport(opts.get("transport")); // checks the name
+        url = url.withTransport(opts.get("transport"));
+      }
       switch (positional.get(0)) {
         case "verify":
           return verify(vertx, url, opts, out, err);
@@ -125,7 +129,7 @@ public final class Main {
   }
 
   private static int discover(Vertx vertx, IscsiUrl url, Map<String, String> o, PrintStream out) {
-    IscsiInitiator ini = IscsiInitiator.create(vertx, options(o));
+    IscsiInitiator ini = IscsiInitiator.create(vertx, options(o).setTransport(url.transport()));
     try {
       for (DiscoveredTarget t : Await.result(ini.discover(url.host(), url.port()))) {
         if (t.addresses().isEmpty()) out.println(t.name());
@@ -138,7 +142,7 @@ public final class Main {
   }
 
   private static int read(Vertx vertx, IscsiUrl url, Map<String, String> o, PrintStream out) {
-    IscsiInitiator ini = IscsiInitiator.create(vertx, options(o));
+    IscsiInitiator ini = IscsiInitiator.create(vertx, options(o).setTransport(url.transport()));
     try {
       Session s = Await.result(ini.login(url.host(), url.port(), requireTarget(url)));
       try {
@@ -165,7 +169,7 @@ public final class Main {
     String file = o.get("file");
     if (file == null) throw new IllegalArgumentException("write needs --file");
     byte[] bytes = Files.readAllBytes(Path.of(file));
-    IscsiInitiator ini = IscsiInitiator.create(vertx, options(o));
+    IscsiInitiator ini = IscsiInitiator.create(vertx, options(o).setTransport(url.transport()));
     try {
       Session s = Await.result(ini.login(url.host(), url.port(), requireTarget(url)));
       try {
@@ -193,6 +197,7 @@ public final class Main {
   private static InitiatorOptions options(Map<String, String> o) {
     InitiatorOptions io = new InitiatorOptions();
     if (o.containsKey("initiator-name")) io.setInitiatorName(o.get("initiator-name"));
+    if (o.containsKey("transport")) io.setTransport(o.get("transport"));
     return io;
   }
 

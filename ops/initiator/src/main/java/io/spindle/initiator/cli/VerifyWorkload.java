@@ -90,7 +90,10 @@ public final class VerifyWorkload {
         .setMaxOutstandingR2t(4)
         .setSessionRecovery(true)
         .setCommandTimeoutMillis(30_000);
+    o.setTransport(s.url().transport());
     if (corrupt) {
+      // iSER carries no digests (RFC 7145 §6.1): there is nothing to corrupt.
+      if (o.isIser()) throw new IllegalArgumentException("digest corruption needs the tcp transport");
       o.setFaultInjector(pdu -> fault(pdu, faultRandom));
     }
     IscsiInitiator initiator = IscsiInitiator.create(vertx, o);

@@ -1,7 +1,10 @@
 package io.spindle.initiator.impl;
 
 import io.netty.buffer.ByteBuf;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelOutboundHandlerAdapter;
 import io.netty.channel.ChannelPipeline;
+import io.netty.channel.ChannelPromise;
 import io.netty.util.ReferenceCountUtil;
 import io.spindle.initiator.Connection;
 import io.spindle.initiator.ConnectionClosedException;
@@ -21,7 +24,10 @@ import io.vertx.core.net.NetSocket;
 import java.net.InetSocketAddress;
 import java.net.SocketAddress;
 import java.util.ArrayList;
+import java.util.Collections;
+import java.util.IdentityHashMap;
 import java.util.List;
+import java.util.Set;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -45,8 +51,36 @@ public final class ConnectionImpl implements Connection {
     void onClosed(ConnectionClosedException cause);
   }
 
+  /**
+   * What carries the PDUs: a TCP socket with the iSCSI codec in its pipeline, or an iSER
+   * connection over RDMA ({@link IserWire}). Called on the connection's context.
+   */
+  interface Wire {
+    /** Writes a PDU (or raw bytes); ownership passes, also on failure. */
+    Future<Void> write(Object msg);
+
+    Future<Void> close();
+
+    io.vertx.core.net.SocketAddress localAddress();
+
+    io.vertx.core.net.SocketAddress remoteAddress();
+
+    /** Whether {@link #write} takes encoded byte buffers (digest fault injection needs it). */
+    default boolean byteStream() {
+      return true;
+    }
+
+    /** iSER: the buffers of a task about to be sent (RFC 7145 §9.2 STags); TCP ignores it. */
+    default void prepareTask(int itt, io.netty.buffer.ByteBuf dataOut, int unsolicited, int expectedDataIn) {
+    }
+
+    /** iSER: the task is over; its buffers can be deregistered. */
+    default void taskDone(int itt) {
+    }
+  }
+
   private final ContextInternal context;
-  private final NetSocketInternal socket;
+  private Wire wire;
   private final CodecLimits limits;
   private final Promise<Throwable> closed;
   private Handler<Pdu> observer;
@@ -55,11 +89,15 @@ public final class ConnectionImpl implements Connection {
   private Throwable closeReason;
   private boolean closing;
 
-  private ConnectionImpl(ContextInternal context, NetSocketInternal socket, CodecLimits limits) {
+  ConnectionImpl(ContextInternal context, CodecLimits limits) {
     this.context = context;
-    this.socket = socket;
     this.limits = limits;
     this.closed = context.promise();
+  }
+
+  /** Attaches the wire; done once, before any I/O. */
+  void wire(Wire wire) {
+    this.wire = wire;
   }
 
   /** Connects on {@code context}, so the socket and all later work stay on its event loop. */
@@ -86,11 +124,59 @@ public final class ConnectionImpl implements Connection {
     ChannelPipeline pipeline = so.channelHandlerContext().pipeline();
     pipeline.addBefore("handler", "iscsi-decoder", new PduDecoder(limits));
     pipeline.addBefore("handler", "iscsi-encoder", new PduEncoder(limits));
-    ConnectionImpl c = new ConnectionImpl(context, so, limits);
+    ConnectionImpl c = new ConnectionImpl(context, limits);
+    TcpWire w = new TcpWire(so);
+    c.wire(w);
+    // First outbound stop after Vert.x's handler: from here on the pipeline owns the message.
+    pipeline.addBefore("handler", "iscsi-handoff", new ChannelOutboundHandlerAdapter() {
+      @Override
+      public void write(ChannelHandlerContext ctx, Object msg, ChannelPromise promise) {
+        w.unsent.remove(msg);
+        ctx.write(msg, promise);
+      }
+    });
     so.messageHandler(c::onMessage);
     so.exceptionHandler(c::onException);
     so.closeHandler(v -> c.onSocketClosed());
     return c;
+  }
+
+  /** iSCSI/TCP: PDUs through the codec in the socket's pipeline. */
+  private static final class TcpWire implements Wire {
+    final NetSocketInternal socket;
+    /**
+     * Messages handed to Vert.x that have not reached the pipeline yet. Vert.x 5 queues a write it
+     * cannot pass on at once and, when the connection closes first, fails it without releasing the
+     * message; we still own those and release them (Netty releases what reached the pipeline).
+     */
+    final Set<Object> unsent = Collections.newSetFromMap(new IdentityHashMap<>());
+
+    TcpWire(NetSocketInternal socket) {
+      this.socket = socket;
+    }
+
+    @Override
+    public Future<Void> write(Object msg) {
+      unsent.add(msg);
+      return socket.writeMessage(msg).onFailure(err -> {
+        if (unsent.remove(msg)) ReferenceCountUtil.release(msg);
+      });
+    }
+
+    @Override
+    public Future<Void> close() {
+      return socket.close();
+    }
+
+    @Override
+    public io.vertx.core.net.SocketAddress localAddress() {
+      return socket.localAddress();
+    }
+
+    @Override
+    public io.vertx.core.net.SocketAddress remoteAddress() {
+      return socket.remoteAddress();
+    }
   }
 
   ContextInternal context() {
@@ -122,7 +208,7 @@ public final class ConnectionImpl implements Connection {
     }
   }
 
-  private void onMessage(Object msg) {
+  void onMessage(Object msg) {
     if (msg instanceof FramingError fe) {
       fail("cannot frame the target's byte stream: " + fe.reason());
       return;
@@ -143,12 +229,12 @@ public final class ConnectionImpl implements Connection {
     }
   }
 
-  private void onException(Throwable t) {
+  void onException(Throwable t) {
     log.debug("{}: socket error", this, t);
     closeWith(t);
   }
 
-  private void onSocketClosed() {
+  void onSocketClosed() {
     closing = true;
     Throwable reason = closeReason;
     ConnectionClosedException cause = new ConnectionClosedException("connection to " + remoteAddress() + " closed"
@@ -174,7 +260,7 @@ public final class ConnectionImpl implements Connection {
   void closeWith(Throwable reason) {
     if (closeReason == null) closeReason = reason;
     closing = true;
-    socket.close();
+    wire.close();
   }
 
   /** Faults to apply to what {@link #write} sends from now on (full feature phase). */
@@ -188,14 +274,27 @@ public final class ConnectionImpl implements Connection {
       pdu.release();
       return Future.failedFuture(new ConnectionClosedException("connection is closing", closeReason));
     }
-    if (faults != FaultInjector.NONE) {
+    if (faults != FaultInjector.NONE && wire.byteStream()) {
       FaultInjector.Fault f = faults.onSend(pdu);
       if ((f == FaultInjector.Fault.HEADER_DIGEST && limits.headerDigest())
           || (f == FaultInjector.Fault.DATA_DIGEST && limits.dataDigest() && pdu.data().isReadable())) {
         return writeCorrupted(pdu, f);
       }
     }
-    return socket.writeMessage(pdu);
+    return writeOwned(pdu);
+  }
+
+  private Future<Void> writeOwned(Object msg) {
+    return wire.write(msg);
+  }
+
+  /** iSER: the buffers of a task about to be sent; see {@link Wire#prepareTask}. */
+  void prepareTask(int itt, ByteBuf dataOut, int unsolicited, int expectedDataIn) {
+    wire.prepareTask(itt, dataOut, unsolicited, expectedDataIn);
+  }
+
+  void taskDone(int itt) {
+    wire.taskDone(itt);
   }
 
   /**
@@ -205,7 +304,7 @@ public final class ConnectionImpl implements Connection {
   private Future<Void> writeCorrupted(Pdu pdu, FaultInjector.Fault fault) {
     List<Object> parts = new ArrayList<>(3);
     try {
-      PduEncoder.encode(socket.channelHandlerContext().alloc(), pdu, limits.headerDigest(), limits.dataDigest(),
+      PduEncoder.encode(io.netty.buffer.PooledByteBufAllocator.DEFAULT, pdu, limits.headerDigest(), limits.dataDigest(),
           parts);
     } finally {
       pdu.release();
@@ -214,7 +313,7 @@ public final class ConnectionImpl implements Connection {
     int at = victim.writerIndex() - 1;
     victim.setByte(at, victim.getByte(at) ^ 0x01);
     Future<Void> last = null;
-    for (Object part : parts) last = socket.writeMessage(part);
+    for (Object part : parts) last = writeOwned(part);
     return last;
   }
 
@@ -225,7 +324,7 @@ public final class ConnectionImpl implements Connection {
         bytes.release();
         return Future.failedFuture(new ConnectionClosedException("connection is closing", closeReason));
       }
-      return socket.writeMessage(bytes);
+      return writeOwned(bytes);
     });
   }
 
@@ -257,18 +356,18 @@ public final class ConnectionImpl implements Connection {
   public Future<Void> close() {
     return onContext(() -> {
       closing = true;
-      return socket.close().transform(ar -> closed.future().mapEmpty());
+      return wire.close().transform(ar -> closed.future().mapEmpty());
     });
   }
 
   @Override
   public SocketAddress localAddress() {
-    return address(socket.localAddress());
+    return address(wire.localAddress());
   }
 
   @Override
   public SocketAddress remoteAddress() {
-    return address(socket.remoteAddress());
+    return address(wire.remoteAddress());
   }
 
   private static SocketAddress address(io.vertx.core.net.SocketAddress a) {
@@ -277,6 +376,6 @@ public final class ConnectionImpl implements Connection {
 
   @Override
   public String toString() {
-    return "iSCSI connection " + socket.localAddress() + " -> " + socket.remoteAddress();
+    return "iSCSI connection " + wire.localAddress() + " -> " + wire.remoteAddress();
   }
 }

@@ -12,6 +12,9 @@ import io.vertx.core.internal.ContextInternal;
 import io.vertx.core.internal.VertxInternal;
 import io.vertx.core.net.NetClient;
 import io.vertx.core.net.NetClientOptions;
+import io.spindle.rdma.RdmaDevice;
+import io.spindle.rdma.RdmaProvider;
+import io.vertx.core.json.JsonObject;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -23,6 +26,7 @@ public final class InitiatorImpl implements IscsiInitiator {
   private final InitiatorOptions options;
   private final NetClient client;
   private final AtomicInteger isidQualifier = new AtomicInteger();
+  private Future<RdmaDevice> rdmaDevice;
 
   public InitiatorImpl(Vertx vertx, InitiatorOptions options) {
     this.vertx = (VertxInternal) vertx;
@@ -43,8 +47,18 @@ public final class InitiatorImpl implements IscsiInitiator {
   }
 
   private Future<ConnectionImpl> open(String host, int port) {
-    ContextInternal context = vertx.createEventLoopContext();
-    return ConnectionImpl.connect(context, client, host, port);
+    return open(vertx.createEventLoopContext(), host, port);
+  }
+
+  private Future<ConnectionImpl> open(ContextInternal context, String host, int port) {
+    if (!options.isIser()) return ConnectionImpl.connect(context, client, host, port);
+    return rdmaDevice().compose(device -> IserWire.connect(context, device, host, port));
+  }
+
+  /** The software RNIC the iSER connections run on, opened at the first one. */
+  private synchronized Future<RdmaDevice> rdmaDevice() {
+    if (rdmaDevice == null) rdmaDevice = RdmaProvider.load("iwarp").open(vertx, new JsonObject());
+    return rdmaDevice;
   }
 
   @Override
@@ -60,7 +74,7 @@ public final class InitiatorImpl implements IscsiInitiator {
   }
 
   private Future<SessionImpl> loginSession(String host, int port, String targetName, long isid) {
-    SessionImpl.Connector connector = context -> ConnectionImpl.connect(context, client, host, port);
+    SessionImpl.Connector connector = context -> open(context, host, port);
     return open(host, port).compose(c -> c.onContext(() ->
         new LoginExchange(c, options, LoginExchange.Request.leading(targetName, isid)).start()
             .map(result -> new SessionImpl(c, connector, options, targetName, result))))
@@ -96,6 +110,12 @@ public final class InitiatorImpl implements IscsiInitiator {
 
   @Override
   public Future<Void> close() {
-    return client.close();
+    Future<RdmaDevice> d;
+    synchronized (this) {
+      d = rdmaDevice;
+    }
+    Future<Void> tcp = client.close();
+    if (d == null) return tcp;
+    return tcp.eventually(() -> d.compose(RdmaDevice::close, err -> Future.succeededFuture()));
   }
 }

@@ -91,6 +91,18 @@ final class LoginExchange implements ConnectionImpl.Listener {
 
   /** The offer, from the initiator's options. */
   static OperationalOptions operationalOptions(InitiatorOptions o) {
+    OperationalOptions ops = tcpOptions(o);
+    if (o.isIser()) {
+      // RFC 7145 §5.1, §6: iSER-assisted mode; our receive buffers bound what the target Sends us,
+      // the target's bound what we Send (it answers with its own, Minimum). No unsolicited
+      // Data-Out Sends (InitialR2T=Yes): each would take one of the target's receive buffers.
+      ops.rdmaExtensions(true).initiatorRecvDataSegmentLength(IserWire.RECV_DATA_SEGMENT_LENGTH)
+          .targetRecvDataSegmentLength((1 << 24) - 1).initialR2T(true).headerDigest("None").dataDigest("None");
+    }
+    return ops;
+  }
+
+  private static OperationalOptions tcpOptions(InitiatorOptions o) {
     return new OperationalOptions()
         .headerDigest(o.getHeaderDigest())
         .dataDigest(o.getDataDigest())

@@ -69,6 +69,8 @@ final class ScsiTask {
   /** R-Data SNACK tags (RFC 7143 §11.16.1: unique per task, never 0 or 0xffffffff). */
   private int snackTag;
   int cmdSn;
+  /** Bytes of Data-Out sent with the command (immediate and unsolicited), known after {@link #start}. */
+  private int unsolicitedEnd;
   /** How many times the command was sent as a new task (session recovery, reissue after a CRC error). */
   int attempts;
 
@@ -89,6 +91,20 @@ final class ScsiTask {
     if (dataOut != null && this.dataOut == null) dataOut.release();
     this.expectedDataIn = expectedDataIn;
     this.alloc = alloc;
+  }
+
+  /** The whole Data-Out buffer, or null (iSER registers it for the target's RDMA Reads). */
+  ByteBuf dataOutBuffer() {
+    return dataOut;
+  }
+
+  /** Data-Out bytes that travel with the command, after {@link #start}. */
+  int unsolicitedLength() {
+    return unsolicitedEnd;
+  }
+
+  int expectedDataIn() {
+    return expectedDataIn;
   }
 
   private int dataOutLength() {
@@ -120,6 +136,7 @@ final class ScsiTask {
       }
       unsolicitedEnd = p.initialR2t() ? immediate : Math.min(length, p.firstBurstLength());
     }
+    this.unsolicitedEnd = unsolicitedEnd;
     // RFC 7143 §11.3.1: F=1 unless unsolicited Data-Out PDUs follow.
     cmd.finalBit(unsolicitedEnd <= immediate);
     out.add(cmd);

@@ -426,13 +426,19 @@ final class SessionImpl implements Session {
 
     @Override
     void start(int sn) {
-      link.sendAll(task.start(sn, link.expStatSn, link.params));
+      send(task.start(sn, link.expStatSn, link.params));
     }
 
     /** RFC 7143 §7.2.1: a retry is the same command (ITT, CmdSN, data) on the same connection. */
     void retry() {
       task.reset();
-      link.sendAll(task.start(task.cmdSn, link.expStatSn, link.params));
+      send(task.start(task.cmdSn, link.expStatSn, link.params));
+    }
+
+    private void send(List<Pdu> pdus) {
+      // iSER (RFC 7145 §9.2): the connection registers the task's buffers for its STags first.
+      link.connection.prepareTask(task.itt, task.dataOutBuffer(), task.unsolicitedLength(), task.expectedDataIn());
+      link.sendAll(pdus);
     }
 
     @Override
@@ -468,6 +474,7 @@ final class SessionImpl implements Session {
 
     @Override
     void release() {
+      if (link != null) link.connection.taskDone(task.itt);
       task.release();
     }
 
@@ -756,8 +763,14 @@ final class SessionImpl implements Session {
       connection.write(pdu);
     }
 
+    /** Writes every PDU; ownership of all of them passes, even when one write throws. */
     void sendAll(List<Pdu> pdus) {
-      for (Pdu p : pdus) connection.write(p);
+      int i = 0;
+      try {
+        for (; i < pdus.size(); i++) connection.write(pdus.get(i));
+      } finally {
+        for (i++; i < pdus.size(); i++) pdus.get(i).release();
+      }
     }
 
     @Override

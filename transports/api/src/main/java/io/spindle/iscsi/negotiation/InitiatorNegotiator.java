@@ -71,8 +71,17 @@ public final class InitiatorNegotiator {
     if (operationalOffered) throw new IllegalStateException("operational keys already offered");
     operationalOffered = true;
     List<Pair> out = new ArrayList<>();
+    if (!n.discovery && Values.YES.equals(n.local(Key.RDMA_EXTENSIONS))) {
+      // RFC 7145 §5.1: first, since the relevance of digests and the iSER keys hangs on it.
+      out.add(n.offer(Key.RDMA_EXTENSIONS, Values.YES));
+      String moup = n.local(Key.MAX_OUTSTANDING_UNEXPECTED_PDUS);
+      if (Values.parseNumber(moup) != 0) out.add(new Pair(Key.MAX_OUTSTANDING_UNEXPECTED_PDUS.wireName, moup));
+    }
     for (Key k : Key.values()) {
+      if (k == Key.RDMA_EXTENSIONS) continue;
       if (k == Key.MAX_RECV_DATA_SEGMENT_LENGTH) {
+        // RFC 7145 §6.2: irrelevant in iSER-assisted mode.
+        if (n.rdmaExtensions()) continue;
         String v = n.local(k);
         n.ownMaxRecv = (int) Values.parseNumber(v);
         out.add(new Pair(k.wireName, v));
@@ -135,5 +144,10 @@ public final class InitiatorNegotiator {
 
   public ConnectionParameters connectionParameters() {
     return n.connection(n.ownMaxRecv, n.peerMaxRecv);
+  }
+
+  /** The target's MaxOutstandingUnexpectedPDUs (RFC 7145 §6.7); 0 when undeclared or not iSER. */
+  public long targetMaxOutstandingUnexpectedPdus() {
+    return n.peerMaxOutstandingUnexpectedPdus();
   }
 }

@@ -89,7 +89,23 @@ public enum Key {
   CHAP_N("CHAP_N", ValueType.TEXT, Result.AUTHENTICATION, Scope.CONNECTION, Use.SECURITY,
       Sender.BOTH, null, 0, 0, false, "12.1.3"),
   CHAP_R("CHAP_R", ValueType.TEXT, Result.AUTHENTICATION, Scope.CONNECTION, Use.SECURITY,
-      Sender.BOTH, null, 0, 0, false, "12.1.3");
+      Sender.BOTH, null, 0, 0, false, "12.1.3"),
+
+  // iSER (RFC 7145 §6, after RFC 5046 §6). Both sides say Yes to run the connection in
+  // iSER-assisted mode; then the two RecvDataSegmentLength keys replace MaxRecvDataSegmentLength,
+  // and digests and markers are irrelevant (see Negotiation#irrelevant).
+  RDMA_EXTENSIONS("RDMAExtensions", ValueType.BOOLEAN, Result.AND, Scope.SESSION, Use.LEADING_ONLY,
+      Sender.BOTH, "No", 0, 0, false, "RFC 7145 §6.3"),
+  // RFC 7145 §6.4: what the target's posted receive buffers hold of a data segment (per connection).
+  TARGET_RECV_DATA_SEGMENT_LENGTH("TargetRecvDataSegmentLength", ValueType.NUMBER, Result.MIN, Scope.CONNECTION,
+      Use.INITIALIZE_ONLY, Sender.BOTH, "8192", 512, (1 << 24) - 1, false, "RFC 7145 §6.4"),
+  // RFC 7145 §6.5: what the initiator's posted receive buffers hold of a data segment.
+  INITIATOR_RECV_DATA_SEGMENT_LENGTH("InitiatorRecvDataSegmentLength", ValueType.NUMBER, Result.MIN,
+      Scope.CONNECTION, Use.INITIALIZE_ONLY, Sender.BOTH, "8192", 512, (1 << 24) - 1, false, "RFC 7145 §6.5"),
+  // RFC 7145 §6.7: each side declares how many unexpected control PDUs it can take; 0 = no limit,
+  // otherwise 2..2^32-1 (1 is illegal: the peer would deadlock on a NOP).
+  MAX_OUTSTANDING_UNEXPECTED_PDUS("MaxOutstandingUnexpectedPDUs", ValueType.NUMBER, Result.DECLARATIVE,
+      Scope.SESSION, Use.LEADING_ONLY, Sender.BOTH, "0", 0, 0xffffffffL, false, "RFC 7145 §6.7");
 
   /** Syntax of a value, RFC 7143 §6.1 and §5.1 of its key definitions. */
   public enum ValueType { BOOLEAN, NUMBER, RANGE, LIST, TEXT }
@@ -154,7 +170,7 @@ public enum Key {
   public final long max;
   /** RFC 7143 §13: "Irrelevant when: SessionType=Discovery". */
   public final boolean irrelevantInDiscovery;
-  /** The RFC 7143 section that defines the key. */
+  /** The RFC 7143 section that defines the key, or "RFC nnnn §x" for keys of another RFC. */
   public final String section;
 
   Key(String wireName, ValueType type, Result result, Scope scope, Use use, Sender senders, String defaultValue,
@@ -175,6 +191,17 @@ public enum Key {
   /** The key with this exact (case-sensitive, RFC 7143 §6.1) name, or null for a key this table does not know. */
   public static Key of(String wireName) {
     return BY_NAME.get(wireName);
+  }
+
+  /** Where the key is defined, for messages: "RFC 7143 §13.12", "RFC 7145 §6.3". */
+  public String citation() {
+    return section.startsWith("RFC") ? section : "RFC 7143 §" + section;
+  }
+
+  /** The iSER keys that matter only when RDMAExtensions=Yes (RFC 7145 §6). */
+  public boolean iserOnly() {
+    return this == TARGET_RECV_DATA_SEGMENT_LENGTH || this == INITIATOR_RECV_DATA_SEGMENT_LENGTH
+        || this == MAX_OUTSTANDING_UNEXPECTED_PDUS;
   }
 
   /** True for keys whose value both sides negotiate with a result function. */

@@ -101,9 +101,25 @@ final class Negotiation {
     textBytes = 0;
   }
 
+  /**
+   * True while the connection runs, or is being offered to run, in iSER-assisted mode: RDMAExtensions
+   * is Yes in force, or this side offered Yes and no answer has said otherwise yet.
+   */
+  boolean rdmaExtensions() {
+    String mine = pending.get(Key.RDMA_EXTENSIONS);
+    if (mine != null) return Values.YES.equals(mine);
+    return Values.YES.equals(value(Key.RDMA_EXTENSIONS));
+  }
+
   /** True if the key is "Irrelevant" in this session (RFC 7143 §13 "Irrelevant when"). */
   boolean irrelevant(Key k) {
     if (discovery && k.irrelevantInDiscovery) return true;
+    // RFC 7145 §6.4-§6.7: the iSER keys are irrelevant when RDMAExtensions=No; RFC 7145 §6.1 and
+    // §6.2: digests (iSER has none) and MaxRecvDataSegmentLength are irrelevant when it is Yes.
+    if (k.iserOnly()) return !rdmaExtensions();
+    if (k == Key.HEADER_DIGEST || k == Key.DATA_DIGEST || k == Key.MAX_RECV_DATA_SEGMENT_LENGTH) {
+      return rdmaExtensions();
+    }
     // LO keys belong to the leading connection; on another one the session values stand.
     if (!leading && k.use == Key.Use.LEADING_ONLY && k.negotiated()) return true;
     if (k == Key.FIRST_BURST_LENGTH) {
@@ -118,7 +134,7 @@ final class Negotiation {
     Processed out = new Processed();
     String firstBurstOffer = null;
     int firstBurstIndex = -1;
-    for (Pair p : text) {
+    for (Pair p : rdmaExtensionsFirst(text)) {
       String name = p.key();
       String v = p.value();
       count(name, v);
@@ -151,7 +167,7 @@ final class Negotiation {
           continue;
         }
         throw error(name + " is not allowed " + (k.sentBy(!target) ? "in the " + stage + " stage" : "from the "
-            + (target ? "initiator" : "target")) + " (RFC 7143 §" + k.section + ")");
+            + (target ? "initiator" : "target")) + " (" + k.citation() + ")");
       }
       switch (k.result) {
         case DECLARATIVE:
@@ -201,6 +217,17 @@ final class Negotiation {
     return out;
   }
 
+  /**
+   * The text with RDMAExtensions moved to the front: whether the other iSER keys, the digests and
+   * MaxRecvDataSegmentLength are relevant depends on it, wherever the peer put it in the text.
+   */
+  private static List<Pair> rdmaExtensionsFirst(List<Pair> text) {
+    List<Pair> out = new ArrayList<>(text.size());
+    for (Pair p : text) if (p.key().equals(Key.RDMA_EXTENSIONS.wireName)) out.add(p);
+    for (Pair p : text) if (!p.key().equals(Key.RDMA_EXTENSIONS.wireName)) out.add(p);
+    return out;
+  }
+
   private boolean allowedIn(Key k, Stage stage) {
     if (k.result == Key.Result.DECLARATIVE) {
       return stage != Stage.FULL_FEATURE || k.use == Key.Use.ALL;
@@ -224,9 +251,11 @@ final class Negotiation {
   private void declare(Key k, String v) throws NegotiationException {
     if (!Values.valid(k, v) || v.length() > Values.MAX_VALUE_LENGTH) {
       // A declaration has no answer that could refuse it (RFC 7143 §6.1), so an illegal one ends the negotiation.
-      throw error("illegal value for " + k + " (RFC 7143 §" + k.section + ")");
+      throw error("illegal value for " + k + " (" + k.citation() + ")");
     }
     if (k == Key.MAX_RECV_DATA_SEGMENT_LENGTH) {
+      // RFC 7145 §6.2: in iSER-assisted mode the declaration is irrelevant (the RecvDataSegmentLength keys rule).
+      if (rdmaExtensions()) return;
       peerMaxRecv = (int) Values.parseNumber(v);
     } else if (k == Key.SESSION_TYPE) {
       if (!"Normal".equals(v) && !"Discovery".equals(v)) {
@@ -262,8 +291,20 @@ final class Negotiation {
   }
 
   ConnectionParameters connection(int initiatorMaxRecv, int targetMaxRecv) {
+    if (Values.YES.equals(settledValue(Key.RDMA_EXTENSIONS))) {
+      // RFC 7145 §6.4-§6.5: receive buffer sizes come from the iSER keys; no digests (§6.1).
+      return new ConnectionParameters(false, false,
+          (int) Values.parseNumber(settledValue(Key.INITIATOR_RECV_DATA_SEGMENT_LENGTH)),
+          (int) Values.parseNumber(settledValue(Key.TARGET_RECV_DATA_SEGMENT_LENGTH)), true);
+    }
     return new ConnectionParameters("CRC32C".equals(settledValue(Key.HEADER_DIGEST)),
-        "CRC32C".equals(settledValue(Key.DATA_DIGEST)), initiatorMaxRecv, targetMaxRecv);
+        "CRC32C".equals(settledValue(Key.DATA_DIGEST)), initiatorMaxRecv, targetMaxRecv, false);
+  }
+
+  /** The peer's MaxOutstandingUnexpectedPDUs declaration (RFC 7145 §6.7), 0 when none or not in iSER mode. */
+  long peerMaxOutstandingUnexpectedPdus() {
+    String v = declared.get(Key.MAX_OUTSTANDING_UNEXPECTED_PDUS);
+    return v == null || !rdmaExtensions() ? 0 : Values.parseNumber(v);
   }
 
   SessionParameters session(String initiatorName, String initiatorAlias, String targetName, int tpgt) {

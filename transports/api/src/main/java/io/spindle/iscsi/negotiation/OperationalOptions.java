@@ -34,6 +34,13 @@ public final class OperationalOptions {
   public static final int DEFAULT_PROTOCOL_LEVEL = 1;
   public static final String DEFAULT_TASK_REPORTING = "RFC3720";
   public static final String DEFAULT_AUTH_METHODS = "None";
+  /** iSCSI/TCP unless a portal (or initiator) runs iSER (RFC 7145 §6.3). */
+  public static final boolean DEFAULT_RDMA_EXTENSIONS = false;
+  /** RFC 7145 §6.4-§6.5 defaults: what login-time receive buffers hold. */
+  public static final int DEFAULT_TARGET_RECV_DATA_SEGMENT_LENGTH = 8192;
+  public static final int DEFAULT_INITIATOR_RECV_DATA_SEGMENT_LENGTH = 8192;
+  /** RFC 7145 §6.7: 0, no declaration (no limit). */
+  public static final long DEFAULT_MAX_OUTSTANDING_UNEXPECTED_PDUS = 0;
 
   private final EnumMap<Key, String> values = new EnumMap<>(Key.class);
 
@@ -55,6 +62,10 @@ public final class OperationalOptions {
     set(Key.ISCSI_PROTOCOL_LEVEL, Integer.toString(DEFAULT_PROTOCOL_LEVEL));
     set(Key.TASK_REPORTING, DEFAULT_TASK_REPORTING);
     set(Key.AUTH_METHOD, DEFAULT_AUTH_METHODS);
+    set(Key.RDMA_EXTENSIONS, Values.bool(DEFAULT_RDMA_EXTENSIONS));
+    set(Key.TARGET_RECV_DATA_SEGMENT_LENGTH, Integer.toString(DEFAULT_TARGET_RECV_DATA_SEGMENT_LENGTH));
+    set(Key.INITIATOR_RECV_DATA_SEGMENT_LENGTH, Integer.toString(DEFAULT_INITIATOR_RECV_DATA_SEGMENT_LENGTH));
+    set(Key.MAX_OUTSTANDING_UNEXPECTED_PDUS, Long.toString(DEFAULT_MAX_OUTSTANDING_UNEXPECTED_PDUS));
   }
 
   /** Copy constructor. */
@@ -68,11 +79,11 @@ public final class OperationalOptions {
    * @throws IllegalArgumentException if the key is not one a side configures or the value is illegal for it
    */
   public OperationalOptions set(Key key, String value) {
-    if (!key.negotiated() && key != Key.MAX_RECV_DATA_SEGMENT_LENGTH) {
+    if (!key.negotiated() && key != Key.MAX_RECV_DATA_SEGMENT_LENGTH && key != Key.MAX_OUTSTANDING_UNEXPECTED_PDUS) {
       throw new IllegalArgumentException(key + " is not a negotiated key");
     }
     if (!Values.valid(key, value)) {
-      throw new IllegalArgumentException("illegal " + key + " value \"" + value + "\" (RFC 7143 §" + key.section + ")");
+      throw new IllegalArgumentException("illegal " + key + " value \"" + value + "\" (" + key.citation() + ")");
     }
     values.put(key, value);
     return this;
@@ -148,6 +159,29 @@ public final class OperationalOptions {
 
   public OperationalOptions authMethods(String list) {
     return set(Key.AUTH_METHOD, list);
+  }
+
+  /**
+   * iSER-assisted mode (RFC 7145 §6.3): a target on an iSER portal, or an initiator connecting over
+   * RDMA, says Yes; on iSCSI/TCP it stays No.
+   */
+  public OperationalOptions rdmaExtensions(boolean v) {
+    return set(Key.RDMA_EXTENSIONS, Values.bool(v));
+  }
+
+  /** RFC 7145 §6.4: the data segment the target's receive buffers hold (target: its limit). */
+  public OperationalOptions targetRecvDataSegmentLength(int v) {
+    return set(Key.TARGET_RECV_DATA_SEGMENT_LENGTH, Integer.toString(v));
+  }
+
+  /** RFC 7145 §6.5: the data segment the initiator's receive buffers hold (initiator: its limit). */
+  public OperationalOptions initiatorRecvDataSegmentLength(int v) {
+    return set(Key.INITIATOR_RECV_DATA_SEGMENT_LENGTH, Integer.toString(v));
+  }
+
+  /** RFC 7145 §6.7: declared when not 0 and the connection runs iSER. */
+  public OperationalOptions maxOutstandingUnexpectedPdus(long v) {
+    return set(Key.MAX_OUTSTANDING_UNEXPECTED_PDUS, Long.toString(v));
   }
 
   /** A snapshot of the values, after checking the rules between keys. */

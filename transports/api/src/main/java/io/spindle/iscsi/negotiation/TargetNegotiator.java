@@ -134,8 +134,21 @@ public final class TargetNegotiator {
   /** The target's declaration and the offers it must make (RFC 7143 §6.3), computed when {@code record}. */
   private List<Pair> ownOperationalKeys(boolean record) {
     List<Pair> out = new ArrayList<>();
+    if (Values.YES.equals(n.local(Key.RDMA_EXTENSIONS)) && !n.peerSent(Key.RDMA_EXTENSIONS.wireName)
+        && !n.discovery && n.leading) {
+      // RFC 7145 §5.1: on an iSER portal the target wants iSER-assisted mode; an initiator that did
+      // not ask gets the offer (AND: its No still wins).
+      out.add(record ? n.offer(Key.RDMA_EXTENSIONS, Values.YES) : new Pair(Key.RDMA_EXTENSIONS.wireName, Values.YES));
+    }
+    String moup = n.local(Key.MAX_OUTSTANDING_UNEXPECTED_PDUS);
+    if (n.rdmaExtensions() && n.leading && Values.parseNumber(moup) != 0) {
+      // RFC 7145 §6.7: the receive ring bounds the unexpected PDUs the initiator may have in flight.
+      out.add(new Pair(Key.MAX_OUTSTANDING_UNEXPECTED_PDUS.wireName, moup));
+    }
     String mrdsl = n.local(Key.MAX_RECV_DATA_SEGMENT_LENGTH);
-    if (record) {
+    if (n.rdmaExtensions()) {
+      // RFC 7145 §6.2: MaxRecvDataSegmentLength is irrelevant in iSER-assisted mode; not declared.
+    } else if (record) {
       // RFC 7143 §13.12: the target declares what it can receive; until then 8192 holds.
       n.ownMaxRecv = (int) Values.parseNumber(mrdsl);
       out.add(new Pair(Key.MAX_RECV_DATA_SEGMENT_LENGTH.wireName, mrdsl));
@@ -144,6 +157,7 @@ public final class TargetNegotiator {
     }
     for (Key k : Key.values()) {
       if (!k.negotiated() || k.use == Key.Use.SECURITY || n.peerSent(k.wireName) || n.irrelevant(k)) continue;
+      if (k == Key.RDMA_EXTENSIONS) continue;
       // Offer only where the target's own limit would change the value in force: the result of
       // answering the current value with the target's preference differs from it.
       String current = n.value(k);
@@ -192,6 +206,11 @@ public final class TargetNegotiator {
 
   public ConnectionParameters connectionParameters() {
     return n.connection(n.peerMaxRecv, n.ownMaxRecv);
+  }
+
+  /** The initiator's MaxOutstandingUnexpectedPDUs (RFC 7145 §6.7); 0 when undeclared or not iSER. */
+  public long initiatorMaxOutstandingUnexpectedPdus() {
+    return n.peerMaxOutstandingUnexpectedPdus();
   }
 
   private void checkFirstRequest(List<Pair> request) throws NegotiationException {

@@ -63,6 +63,8 @@ public final class Values {
         return YES.equals(value) || NO.equals(value);
       case NUMBER: {
         long n = parseNumber(value);
+        // RFC 7145 §6.7: MaxOutstandingUnexpectedPDUs is 0 or 2..2^32-1.
+        if (key == Key.MAX_OUTSTANDING_UNEXPECTED_PDUS && n == 1) return false;
         return n >= key.min && n <= key.max;
       }
       case RANGE: {

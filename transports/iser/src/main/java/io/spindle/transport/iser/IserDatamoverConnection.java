@@ -29,6 +29,7 @@ import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.net.SocketAddress;
+import java.util.ArrayDeque;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.function.Consumer;
@@ -66,6 +67,14 @@ public final class IserDatamoverConnection implements DatamoverConnection {
   private final MemoryRegion receiveRing;
   private final Map<Integer, TaskBuffers> tasks = new HashMap<>();
   private final Map<Long, Consumer<WorkCompletion>> pending = new HashMap<>();
+  /**
+   * Work requests waiting for room on the send queue: a 1 MiB read at QD 32 is hundreds of RDMA
+   * Writes, more than a queue pair holds. They are posted in order as completions free slots, so a
+   * SCSI Response still follows its Data-In Writes.
+   */
+  private final ArrayDeque<Object> backlog = new ArrayDeque<>();
+  private final int sendQueueDepth;
+  private int posted;
   private DatamoverListener listener;
   private DatamoverKeys pendingKeys;
   /** RFC 7145 §6.3: during login the initiator's receive buffers hold 8192 bytes of data. */
@@ -101,6 +110,7 @@ public final class IserDatamoverConnection implements DatamoverConnection {
     this.format = options.headerFormat();
     this.sendWithInvalidate = options.sendWithInvalidate() && peerAllowsSendWithInvalidate;
     this.bufferSize = format.length + MAX_HEADERS + options.maxRecvDataSegmentLength();
+    this.sendQueueDepth = options.queuePairOptions().sendQueueDepth();
     this.receiveRing = pd.allocate(bufferSize * options.receiveBuffers(), Access.of(Access.LOCAL_WRITE));
     rdma.completionHandler(this::completion);
     rdma.eventHandler(this::event);
@@ -148,8 +158,62 @@ public final class IserDatamoverConnection implements DatamoverConnection {
       received(wc);
       return;
     }
+    posted--;
     Consumer<WorkCompletion> c = pending.remove(wc.wrId());
     if (c != null) c.accept(wc);
+    drainBacklog();
+  }
+
+  /** Posts now when the send queue has room and nothing waits before it, else queues (see {@link #backlog}). */
+  private void submit(Object request) {
+    if (!backlog.isEmpty() || posted >= sendQueueDepth) {
+      backlog.add(request);
+      return;
+    }
+    postNow(request);
+  }
+
+  private void postNow(Object request) {
+    posted++;
+    try {
+      if (request instanceof SendRequest s) rdma.postSend(s);
+      else if (request instanceof WriteRequest w) rdma.postWrite(w);
+      else rdma.postRead((ReadRequest) request);
+    } catch (RuntimeException e) {
+      posted--;
+      throw e;
+    }
+  }
+
+  private void drainBacklog() {
+    while (!backlog.isEmpty() && posted < sendQueueDepth) {
+      Object request = backlog.poll();
+      try {
+        postNow(request);
+      } catch (RuntimeException e) {
+        flush(request, e.toString());
+      }
+    }
+  }
+
+  /** Completes a request that never reached the queue pair as flushed; its buffers are released. */
+  private void flush(Object request, String why) {
+    long wrId;
+    WorkCompletion.Opcode op;
+    if (request instanceof SendRequest s) {
+      wrId = s.wrId();
+      op = WorkCompletion.Opcode.SEND;
+      s.payload().release();
+    } else if (request instanceof WriteRequest w) {
+      wrId = w.wrId();
+      op = WorkCompletion.Opcode.RDMA_WRITE;
+      w.source().release();
+    } else {
+      wrId = ((ReadRequest) request).wrId();
+      op = WorkCompletion.Opcode.RDMA_READ;
+    }
+    Consumer<WorkCompletion> c = pending.remove(wrId);
+    if (c != null) c.accept(WorkCompletion.error(wrId, op, WorkCompletion.Status.FLUSHED, why));
   }
 
   private void received(WorkCompletion wc) {
@@ -226,7 +290,7 @@ public final class IserDatamoverConnection implements DatamoverConnection {
     new IserHello.HelloReply(reject, ours, ours, Math.min(rdma.ord(), Math.max(hello.ird(), 1))).encode(reply, format);
     long wrId = nextWrId++;
     pending.put(wrId, wc -> { });
-    rdma.postSend(SendRequest.of(wrId, reply));
+    submit(SendRequest.of(wrId, reply));
     if (reject) {
       log.warn("iSER connection {}: Hello for versions {}..{}, we speak {}; rejected", remoteAddress(),
           hello.minVersion(), hello.maxVersion(), ours);
@@ -244,6 +308,7 @@ public final class IserDatamoverConnection implements DatamoverConnection {
     if (terminated) return;
     terminated = true;
     tasks.clear();
+    while (!backlog.isEmpty()) flush(backlog.poll(), "connection terminated");
     if (listener != null) listener.connectionTerminateNotify(reason);
     // Flushed completions arrive right after the event; free the memory once they have.
     rdma.context().runOnContext(v -> pd.close());
@@ -297,9 +362,7 @@ public final class IserDatamoverConnection implements DatamoverConnection {
       else p.fail(wc.opcode() + " " + wc.status() + (wc.detail() == null ? "" : ": " + wc.detail()));
     });
     try {
-      if (request instanceof SendRequest s) rdma.postSend(s);
-      else if (request instanceof WriteRequest w) rdma.postWrite(w);
-      else rdma.postRead((ReadRequest) request);
+      submit(request);
     } catch (RuntimeException e) {
       pending.remove(wrId);
       p.tryFail(e);
@@ -319,8 +382,24 @@ public final class IserDatamoverConnection implements DatamoverConnection {
     // RFC 7145 §7.3.4: Data-In is an RDMA Write to Read Base Offset + BufferOffset.
     WriteRequest w = WriteRequest.of(nextWrId++, pdu.data().retainedSlice(), t.header.readStag(),
         t.header.readBaseOffset() + Integer.toUnsignedLong(pdu.bufferOffset()));
+    ScsiResponsePdu status = pdu.hasStatus() ? statusOf(pdu) : null;
     pdu.release();
-    return post(w.wrId(), w);
+    Future<Void> written = post(w.wrId(), w);
+    if (status == null) return written;
+    // RFC 7145 §7.3.4: iSER carries the status in a SCSI Response, never in the last Data-In
+    // (phase collapse); RDMAP orders the Send after the Write's placement (RFC 5040 §5.5).
+    return sendControl(status);
+  }
+
+  /** The SCSI Response a Data-In with status stands for (RFC 7143 §11.4, §11.7.4 fields). */
+  private static ScsiResponsePdu statusOf(DataInPdu d) {
+    ScsiResponsePdu r = new ScsiResponsePdu();
+    r.itt(d.itt());
+    r.response(0).status(d.scsiStatus());
+    r.residualFlags(d.overflow(), d.underflow()).residualCount(d.residualCount());
+    r.expDataSn(d.dataSn() + 1);
+    r.statSn(d.statSn()).expCmdSn(d.expCmdSn()).maxCmdSn(d.maxCmdSn());
+    return r;
   }
 
   @Override
@@ -367,7 +446,7 @@ public final class IserDatamoverConnection implements DatamoverConnection {
       listener.dataCompletionNotify(itt, r2tSn);
     });
     try {
-      rdma.postRead(ReadRequest.of(wrId, sink, 0, length, t.header.writeStag(), remote));
+      submit(ReadRequest.of(wrId, sink, 0, length, t.header.writeStag(), remote));
     } catch (RuntimeException e) {
       pending.remove(wrId);
       sink.deregister();

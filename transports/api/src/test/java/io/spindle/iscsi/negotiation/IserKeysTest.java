@@ -1,0 +1,132 @@
+package io.spindle.iscsi.negotiation;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.spindle.iscsi.text.TextKeys.Pair;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+/** The iSER login keys (RFC 7145 §6) and how they change the other keys. */
+class IserKeysTest {
+
+  static final String IQN_I = TargetNegotiatorTest.IQN_I;
+  static final String IQN_T = TargetNegotiatorTest.IQN_T;
+
+  private static Map<String, String> map(List<Pair> pairs) {
+    Map<String, String> m = new LinkedHashMap<>();
+    for (Pair p : pairs) m.put(p.key(), p.value());
+    return m;
+  }
+
+  private static OperationalOptions iserPortal() {
+    return new OperationalOptions().rdmaExtensions(true).targetRecvDataSegmentLength(8192)
+        .initiatorRecvDataSegmentLength((1 << 24) - 1);
+  }
+
+  /** What Linux ib_iser sends in its first operational Login Request (spec digest F), keys in its order. */
+  private static List<Pair> linuxRequest() {
+    return List.of(new Pair("InitiatorName", IQN_I), new Pair("SessionType", "Normal"), new Pair("TargetName", IQN_T),
+        new Pair("HeaderDigest", "None"), new Pair("DataDigest", "None"),
+        new Pair("MaxRecvDataSegmentLength", "262144"), new Pair("TargetRecvDataSegmentLength", "8192"),
+        new Pair("InitiatorRecvDataSegmentLength", "262144"), new Pair("RDMAExtensions", "Yes"));
+  }
+
+  @Test
+  void iserPortalAcceptsLinuxStyleLoginWhereverRdmaExtensionsSits() throws Exception {
+    TargetNegotiator t = new TargetNegotiator(iserPortal(), 1);
+    Map<String, String> reply = map(t.login(Stage.OPERATIONAL, linuxRequest()).pairs());
+    assertEquals("Yes", reply.get("RDMAExtensions"));
+    assertEquals("8192", reply.get("TargetRecvDataSegmentLength"));
+    assertEquals("262144", reply.get("InitiatorRecvDataSegmentLength"));
+    // RFC 7145 §6.1/§6.2: digests and MaxRecvDataSegmentLength do not apply; the target declares none.
+    assertEquals("Irrelevant", reply.get("HeaderDigest"));
+    assertEquals("Irrelevant", reply.get("DataDigest"));
+    assertNull(reply.get("MaxRecvDataSegmentLength"));
+    ConnectionParameters c = t.connectionParameters();
+    assertTrue(c.rdmaExtensions());
+    assertFalse(c.headerDigest());
+    assertFalse(c.dataDigest());
+    assertEquals(262144, c.initiatorMaxRecvDataSegmentLength());
+    assertEquals(8192, c.targetMaxRecvDataSegmentLength());
+  }
+
+  @Test
+  void targetRecvDataSegmentLengthIsTheMinimum() throws Exception {
+    TargetNegotiator t = new TargetNegotiator(iserPortal(), 1);
+    Map<String, String> reply = map(t.login(Stage.OPERATIONAL, List.of(new Pair("InitiatorName", IQN_I),
+        new Pair("TargetName", IQN_T), new Pair("RDMAExtensions", "Yes"),
+        new Pair("TargetRecvDataSegmentLength", "65536"))).pairs());
+    assertEquals("8192", reply.get("TargetRecvDataSegmentLength"));
+    assertEquals(8192, t.connectionParameters().targetMaxRecvDataSegmentLength());
+  }
+
+  @Test
+  void tcpPortalSaysNoAndTheIserKeysAreIrrelevant() throws Exception {
+    TargetNegotiator t = new TargetNegotiator(new OperationalOptions(), 1);
+    Map<String, String> reply = map(t.login(Stage.OPERATIONAL, linuxRequest()).pairs());
+    assertEquals("No", reply.get("RDMAExtensions"));
+    assertEquals("Irrelevant", reply.get("TargetRecvDataSegmentLength"));
+    assertEquals("Irrelevant", reply.get("InitiatorRecvDataSegmentLength"));
+    assertEquals("None", reply.get("HeaderDigest"));
+    ConnectionParameters c = t.connectionParameters();
+    assertFalse(c.rdmaExtensions());
+    assertEquals(262144, c.initiatorMaxRecvDataSegmentLength());
+  }
+
+  @Test
+  void iserPortalOffersRdmaExtensionsWhenTheInitiatorDidNotAsk() throws Exception {
+    TargetNegotiator t = new TargetNegotiator(iserPortal(), 1);
+    Map<String, String> reply = map(t.login(Stage.OPERATIONAL, List.of(new Pair("InitiatorName", IQN_I),
+        new Pair("TargetName", IQN_T))).pairs());
+    assertEquals("Yes", reply.get("RDMAExtensions"));
+    assertFalse(t.canTransit());
+    t.login(Stage.OPERATIONAL, List.of(new Pair("RDMAExtensions", "No")));
+    assertTrue(t.canTransit());
+    assertFalse(t.connectionParameters().rdmaExtensions());
+  }
+
+  @Test
+  void maxOutstandingUnexpectedPdusIsDeclaredAndOneIsIllegal() throws Exception {
+    assertThrows(IllegalArgumentException.class, () -> new OperationalOptions().maxOutstandingUnexpectedPdus(1));
+    TargetNegotiator t = new TargetNegotiator(iserPortal().maxOutstandingUnexpectedPdus(64), 1);
+    Map<String, String> reply = map(t.login(Stage.OPERATIONAL, List.of(new Pair("InitiatorName", IQN_I),
+        new Pair("TargetName", IQN_T), new Pair("RDMAExtensions", "Yes"),
+        new Pair("MaxOutstandingUnexpectedPDUs", "32"))).pairs());
+    assertEquals("64", reply.get("MaxOutstandingUnexpectedPDUs"));
+    assertEquals(32, t.initiatorMaxOutstandingUnexpectedPdus());
+    TargetNegotiator bad = new TargetNegotiator(iserPortal(), 1);
+    assertThrows(NegotiationException.class, () -> bad.login(Stage.OPERATIONAL, List.of(
+        new Pair("InitiatorName", IQN_I), new Pair("TargetName", IQN_T), new Pair("RDMAExtensions", "Yes"),
+        new Pair("MaxOutstandingUnexpectedPDUs", "1"))));
+  }
+
+  @Test
+  void projectInitiatorAndIserPortalAgree() throws Exception {
+    OperationalOptions mine = new OperationalOptions().rdmaExtensions(true).initiatorRecvDataSegmentLength(16384)
+        .targetRecvDataSegmentLength((1 << 24) - 1).headerDigest("CRC32C,None");
+    InitiatorNegotiator ini = new InitiatorNegotiator(mine, IQN_I, null, IQN_T, NegotiationLimits.DEFAULT);
+    List<Pair> first = ini.start(Stage.OPERATIONAL);
+    Map<String, String> offered = map(first);
+    assertEquals("Yes", offered.get("RDMAExtensions"));
+    assertNull(offered.get("HeaderDigest"), "digests are irrelevant in iSER-assisted mode");
+    assertNull(offered.get("MaxRecvDataSegmentLength"));
+    assertEquals("16384", offered.get("InitiatorRecvDataSegmentLength"));
+    TargetNegotiator tgt = new TargetNegotiator(iserPortal(), 1);
+    Reply reply = tgt.login(Stage.OPERATIONAL, LoginExchangeTest.wire(first));
+    assertTrue(ini.receive(Stage.OPERATIONAL, LoginExchangeTest.wire(reply.pairs())).isEmpty());
+    ini.finish();
+    assertTrue(tgt.canTransit());
+    ConnectionParameters ci = ini.connectionParameters();
+    ConnectionParameters ct = tgt.connectionParameters();
+    assertEquals(ct, ci);
+    assertTrue(ci.rdmaExtensions());
+    assertEquals(16384, ci.initiatorMaxRecvDataSegmentLength());
+    assertEquals(8192, ci.targetMaxRecvDataSegmentLength());
+  }
+}
