@@ -72,7 +72,7 @@ class DisniPortalIT {
         .put("portals", new JsonArray()
             .add(new JsonObject().put("address", "127.0.0.1:0"))
             .add(new JsonObject().put("address", "127.0.0.1:13260").put("transport", "iser-disni")))
-        .put("targets", new JsonArray().add(new JsonObject().put("name", TARGET)
+        .put("targets", new JsonArray().add(new JsonObject().put("name", TARGET).put("acl", "any")
             .put("luns", new JsonArray().add(new JsonObject().put("lun", 0).put("backing", "memory").put("size", "8M")))));
     server = SpindleServer.start(vertx, ServerConfig.fromJson(config)).await(30, TimeUnit.SECONDS);
 

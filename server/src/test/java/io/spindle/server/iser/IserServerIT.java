@@ -60,7 +60,7 @@ class IserServerIT {
             .add(new JsonObject().put("address", "127.0.0.1:0"))
             // ServerConfig refuses the same address twice, port 0 included: another loopback address.
             .add(new JsonObject().put("address", ISER_HOST + ":0").put("transport", "iser-iwarp")))
-        .put("targets", new JsonArray().add(new JsonObject().put("name", TARGET)
+        .put("targets", new JsonArray().add(new JsonObject().put("name", TARGET).put("acl", "any")
             .put("luns", new JsonArray()
                 .add(new JsonObject().put("lun", 0).put("backing", "memory").put("size", "64M")))));
   }
