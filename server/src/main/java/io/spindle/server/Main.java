@@ -42,10 +42,10 @@ public final class Main {
       "  --metrics HOST:PORT serve Prometheus metrics at http://HOST:PORT/metrics",
       "  --admin HOST:PORT   serve the admin API over HTTP (POST /admin/<operation>; no authentication:",
       "                      use a loopback or management address); spindle-cli talks to it",
+      "  --help              print this text",
       "",
       "With --config, the file is watched and reloaded when it changes, on SIGHUP, and on the admin",
       "call spindle.admin.reload; an invalid file is rejected and the running configuration stays.",
-      "  --help              print this text",
       "",
       "Exit codes: 0 clean stop (SIGTERM/SIGINT), 1 could not start, 2 bad arguments or configuration.");
 
