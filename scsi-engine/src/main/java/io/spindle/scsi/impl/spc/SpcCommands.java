@@ -16,6 +16,7 @@ import io.spindle.scsi.impl.LunAddressing;
 import io.spindle.scsi.impl.OpcodeTable;
 import io.spindle.scsi.impl.SenseData;
 import io.spindle.scsi.impl.Task;
+import io.spindle.scsi.impl.sbc.SanitizeCommand;
 import io.spindle.scsi.impl.sbc.SbcLimits;
 import io.spindle.scsi.impl.xcopy.CopyManagerLimits;
 import io.vertx.core.Future;
@@ -198,6 +199,10 @@ public final class SpcCommands {
       b = SenseData.build(CheckCondition.of(SenseData.ILLEGAL_REQUEST, 0x25, 0x00), desc);
     } else {
       CheckCondition ua = t.target().takeUnitAttention(t);
+      if (ua == null && t.lu().sanitizing()) {
+        // SBC-4 4.11.2: SANITIZE IN PROGRESS with the fraction done (SPC-4 §4.5.2.4.4).
+        ua = CheckCondition.inProgress(0x04, 0x1B, SanitizeCommand.progress(t.lu()));
+      }
       b = ua != null ? SenseData.build(ua, desc) : SenseData.noSense(desc);
     }
     b.writerIndex(Math.min(b.writerIndex(), alloc));

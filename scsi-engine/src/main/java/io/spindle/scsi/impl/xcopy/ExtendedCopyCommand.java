@@ -41,7 +41,7 @@ public final class ExtendedCopyCommand {
   }
 
   /** One identification CSCD descriptor: the logical unit it names, or null when none here. */
-  record Cscd(boolean nul, LogicalUnitImpl lu, int diskBlockLength) {
+  record Cscd(LogicalUnitImpl lu, int diskBlockLength) {
   }
 
   /** One block-to-block segment descriptor. */
@@ -124,11 +124,8 @@ public final class ExtendedCopyCommand {
   }
 
   private static Cscd cscd(byte[] p, int off, LogicalUnitImpl self) {
-    int luIdType = (p[off + 1] >> 6) & 3;
-    boolean nul = (p[off + 1] & 0x20) != 0;
+    // SPC-4 §6.4.5.1: LU ID TYPE and NUL are obsolete (SPC-3 meanings); they are ignored.
     int deviceType = p[off + 1] & 0x1F;
-    // SPC-4 §6.4.5.1: LU ID TYPE 00b (LUN) only; proxy tokens and reserved values are refused.
-    if (luIdType != 0) throw CheckCondition.invalidParameterField(off + 1, 7);
     if (deviceType != 0) throw CheckCondition.invalidParameterField(off + 1, 4);
     int codeSet = p[off + 4] & 0x0F;
     int association = (p[off + 5] >> 4) & 3;
@@ -138,12 +135,12 @@ public final class ExtendedCopyCommand {
     LogicalUnitImpl lu = null;
     // SPC-4 §6.4.5.7: the designator is matched against this server's logical units; only a
     // binary NAA designator associated with the logical unit identifies one here.
-    if (!nul && codeSet == 1 && association == 0 && designatorType == 3 && designatorLength == 16) {
+    if (codeSet == 1 && association == 0 && designatorType == 3 && designatorLength == 16) {
       byte[] naa = new byte[16];
       System.arraycopy(p, off + 8, naa, 0, 16);
       lu = self.engine().logicalUnitByNaa(naa);
     }
-    return new Cscd(nul, lu, u16(p, off + 30) | (u8(p, off + 29) << 16));
+    return new Cscd(lu, u16(p, off + 30) | (u8(p, off + 29) << 16));
   }
 
   private static CheckCondition unsupported(int ascq) {
@@ -191,7 +188,7 @@ public final class ExtendedCopyCommand {
   private static LogicalUnitImpl usable(ParameterList list, int index) {
     if (index >= list.cscds().size()) throw copyAborted(0x0D, 0x02);
     Cscd d = list.cscds().get(index);
-    if (d.nul() || d.lu() == null) throw copyAborted(0x0D, 0x02);
+    if (d.lu() == null) throw copyAborted(0x0D, 0x02);
     if (d.diskBlockLength() != d.lu().blockSize()) throw copyAborted(0x0D, 0x03);
     // SBC-4 4.17 / 4.11.2: a medium that is absent or being sanitized cannot take part.
     if (!d.lu().mediumPresent()) throw copyAborted(0x3A, 0x00);
