@@ -16,6 +16,8 @@ public final class CheckCondition extends RuntimeException {
   private final boolean inCdb;
   private final long information;
   private final boolean informationValid;
+  /** Progress indication (SPC-4 §4.5.2.4.4), 0..65535 of 65536, or -1 when none. */
+  private int progress = -1;
 
   private CheckCondition(int senseKey, int asc, int ascq, int fieldByte, int fieldBit, boolean inCdb,
       long information, boolean informationValid) {
@@ -47,6 +49,17 @@ public final class CheckCondition extends RuntimeException {
   /** MISCOMPARE with the offset of the first differing byte in the INFORMATION field (SBC-4 5.3). */
   public static CheckCondition miscompare(long offset) {
     return new CheckCondition(SenseData.MISCOMPARE, 0x1D, 0x00, -1, -1, false, offset, true);
+  }
+
+  /** NOT READY with a progress indication in the sense-key specific field (SPC-4 §4.5.2.4.4). */
+  public static CheckCondition inProgress(int asc, int ascq, int progress) {
+    CheckCondition c = of(SenseData.NOT_READY, asc, ascq);
+    c.progress = Math.max(0, Math.min(0xFFFF, progress));
+    return c;
+  }
+
+  public int progress() {
+    return progress;
   }
 
   public static CheckCondition invalidOpcode() {

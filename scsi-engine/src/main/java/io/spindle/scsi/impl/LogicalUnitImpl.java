@@ -174,11 +174,13 @@ public final class LogicalUnitImpl implements LogicalUnit {
   }
 
   /**
-   * LOGICAL BLOCKS PER PHYSICAL BLOCK EXPONENT (SBC-4 5.16.2): 512-byte logical blocks sit
-   * in 4096-byte physical blocks, the page size of the file systems and memory behind us.
+   * LOGICAL BLOCKS PER PHYSICAL BLOCK EXPONENT (SBC-4 5.16.2): one logical block per physical
+   * block. Every logical block can be written and deallocated on its own (holes are punched
+   * per block, partial pages zeroed), so there is no larger unit an initiator must respect;
+   * reporting 8 made initiators (libiscsi GetLBAStatus.UnmapSingle) expect page-sized mapping.
    */
   public int lbppbExponent() {
-    return blockSize() == 512 ? 3 : 0;
+    return 0;
   }
 
   public boolean removable() {

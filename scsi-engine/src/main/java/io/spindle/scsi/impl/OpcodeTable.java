@@ -12,6 +12,8 @@ import io.spindle.scsi.impl.sbc.SbcCommands;
 import io.spindle.scsi.impl.spc.ModeCommands;
 import io.spindle.scsi.impl.spc.PersistentReserveCommands;
 import io.spindle.scsi.impl.spc.SpcCommands;
+import io.spindle.scsi.impl.xcopy.ExtendedCopyCommand;
+import io.spindle.scsi.impl.xcopy.ReceiveCopyResultsCommand;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.HashMap;
@@ -70,6 +72,14 @@ public final class OpcodeTable {
     add(0x57, -1, "RELEASE(10)", "SPC-2 7.17", "57 00 00 00 00 00 00 00 00 07", RESERVATION_EXEMPT,
         SpcCommands::release);
     add(0x5A, -1, "MODE SENSE(10)", "SPC-4 6.12", "5a 18 ff ff 00 00 00 ff ff 07", MEDIUM_READ, ModeCommands::modeSense10);
+    // SPC-4 §6.4 / §6.18: third-party copy, LID1 only (the copy manager is in every LU).
+    add(0x83, 0x00, "EXTENDED COPY(LID1)", "SPC-4 6.4", "83 00 00 00 00 00 00 00 00 00 ff ff ff ff 00 07",
+        write, ExtendedCopyCommand::extendedCopy);
+    for (int sa : new int[] {0x00, 0x03}) {
+      add(0x84, sa, "RECEIVE COPY RESULTS / " + ReceiveCopyResultsCommand.name(sa), "SPC-4 6.18",
+          "84 " + String.format("%02x", sa) + " ff 00 00 00 00 00 00 00 ff ff ff ff 00 07", MEDIUM_READ,
+          ReceiveCopyResultsCommand::receiveCopyResults);
+    }
     add(0x88, -1, "READ(16)", "SBC-4 5.15", "88 fe ff ff ff ff ff ff ff ff ff ff ff ff 3f 07", read,
         SbcCommands::read16);
     add(0x89, -1, "COMPARE AND WRITE", "SBC-4 5.3", "89 fa ff ff ff ff ff ff ff ff 00 00 00 ff 3f 07", write,

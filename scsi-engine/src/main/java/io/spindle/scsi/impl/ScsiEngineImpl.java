@@ -70,6 +70,17 @@ public final class ScsiEngineImpl implements ScsiEngine {
     }, false);
   }
 
+  /**
+   * The open logical unit whose NAA designator (VPD page 83h) equals {@code naa}, or null.
+   * EXTENDED COPY names its copy targets this way (SPC-4 §6.4.5.7).
+   */
+  public LogicalUnitImpl logicalUnitByNaa(byte[] naa) {
+    for (LogicalUnitImpl lu : open) {
+      if (java.util.Arrays.equals(lu.naa(), naa)) return lu;
+    }
+    return null;
+  }
+
   @Override
   public ScsiTarget createTarget(String name, Map<Integer, LogicalUnit> luns) {
     Map<Integer, LogicalUnitImpl> m = new HashMap<>();

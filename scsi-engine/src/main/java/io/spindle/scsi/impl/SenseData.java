@@ -12,6 +12,7 @@ public final class SenseData {
   public static final int ILLEGAL_REQUEST = 0x5;
   public static final int UNIT_ATTENTION = 0x6;
   public static final int DATA_PROTECT = 0x7;
+  public static final int COPY_ABORTED = 0xA;
   public static final int ABORTED_COMMAND = 0xB;
   public static final int MISCOMPARE = 0xE;
 
@@ -31,10 +32,16 @@ public final class SenseData {
   }
 
   private static int senseKeySpecific(CheckCondition c) {
+    // SPC-4 §4.5.2.4.4: SKSV and the progress indication.
+    if (c.progress() >= 0) return 0x800000 | c.progress();
     // SPC-4 §4.5.2.4.2: SKSV, C/D, BPV, bit pointer, field pointer.
     int sks = 0x800000 | (c.inCdb() ? 0x400000 : 0) | (c.fieldByte() & 0xFFFF);
     if (c.fieldBit() >= 0) sks |= 0x080000 | ((c.fieldBit() & 7) << 16);
     return sks;
+  }
+
+  private static boolean hasSks(CheckCondition c) {
+    return c.fieldByte() >= 0 || c.progress() >= 0;
   }
 
   static ByteBuf fixedFormat(CheckCondition c) {
@@ -46,12 +53,12 @@ public final class SenseData {
     b.setByte(7, FIXED_LENGTH - 8);
     b.setByte(12, c.asc());
     b.setByte(13, c.ascq());
-    if (c.fieldByte() >= 0) b.setMedium(15, senseKeySpecific(c));
+    if (hasSks(c)) b.setMedium(15, senseKeySpecific(c));
     return b;
   }
 
   static ByteBuf descriptorFormat(CheckCondition c) {
-    int len = 8 + (c.informationValid() ? 12 : 0) + (c.fieldByte() >= 0 ? 8 : 0);
+    int len = 8 + (c.informationValid() ? 12 : 0) + (hasSks(c) ? 8 : 0);
     ByteBuf b = PooledByteBufAllocator.DEFAULT.directBuffer(len);
     b.writeByte(0x72).writeByte(c.senseKey()).writeByte(c.asc()).writeByte(c.ascq());
     b.writeZero(3).writeByte(len - 8);
@@ -59,7 +66,7 @@ public final class SenseData {
       // SPC-4 §4.5.2.2 information descriptor.
       b.writeByte(0x00).writeByte(0x0A).writeByte(0x80).writeByte(0).writeLong(c.information());
     }
-    if (c.fieldByte() >= 0) {
+    if (hasSks(c)) {
       // SPC-4 §4.5.2.4 sense key specific descriptor.
       b.writeByte(0x02).writeByte(0x06).writeZero(2).writeMedium(senseKeySpecific(c)).writeByte(0);
     }

@@ -35,8 +35,8 @@ class SpcCommandsTest extends EngineTestBase {
   @Test
   void vpdPages() throws Exception {
     Outcome o = run(N1, inquiry(true, 0, 255), null, 255, true);
-    assertEquals(6, o.data()[3]);
-    for (int i = 4; i < 10; i++) {
+    assertEquals(7, o.data()[3]);
+    for (int i = 4; i < 11; i++) {
       int page = o.data()[i] & 0xFF;
       Outcome p = run(N1, inquiry(true, page, 255), null, 255, true);
       assertGood(p);

@@ -94,7 +94,7 @@ class ThinFileProvisioningTest extends EngineTestBase {
     c[13] = 32;
     Outcome rc = run(N1, c, null, 32, true);
     assertGood(rc);
-    assertEquals(3, rc.data()[13] & 0x0F, "LBPPB exponent: 4096-byte physical blocks");
+    assertEquals(0, rc.data()[13] & 0x0F, "LBPPB exponent: one logical block per physical block");
     assertEquals(0xC0, rc.data()[14] & 0xC0, "LBPME and LBPRZ");
     byte[] inq = cdb(0x12, 6);
     inq[1] = 1;

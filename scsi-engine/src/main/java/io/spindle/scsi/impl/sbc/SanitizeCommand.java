@@ -11,10 +11,13 @@ import io.spindle.scsi.impl.LogicalUnitImpl;
 import io.spindle.scsi.impl.Task;
 import io.spindle.scsi.impl.store.BackingStore;
 import io.vertx.core.Future;
+import io.vertx.core.Promise;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * SANITIZE (SBC-4 5.30): OVERWRITE writes the initialization pattern over every block;
- * BLOCK ERASE and CRYPTOGRAPHIC ERASE deallocate every block (there is no key to destroy:
+ * BLOCK ERASE and CRYPTOGRAPHIC ERASE deallocate every block of a thin LU (there is no key to destroy:
  * deallocated blocks read as zeros, so nothing written before is recoverable through the LU).
  * While it runs the LU answers NOT READY / SANITIZE IN PROGRESS (SBC-4 4.11.2); with IMMED
  * the command completes first and the sanitize continues in the background.
@@ -87,46 +90,97 @@ public final class SanitizeCommand {
     });
   }
 
-  /** Runs the sanitize with the LU marked in progress; {@code pattern} null means deallocate. */
+  /**
+   * OVERWRITE (and erase of a fully provisioned LU) writes at most this many bytes per second,
+   * in {@link #CHUNK_BYTES} jobs on the shared storage pool, so a sanitize of one LU does not
+   * starve the I/O of the others. A 1 GiB LU takes about eight seconds.
+   */
+  static final long WRITE_BYTES_PER_SECOND = 128L << 20;
+  static final int CHUNK_BYTES = 8 << 20;
+
+  /** Bytes written so far by the running sanitize of each LU (for the progress indication). */
+  private static final Map<LogicalUnitImpl, long[]> RUNNING = new ConcurrentHashMap<>();
+
+  /**
+   * PROGRESS INDICATION of the sanitize running on {@code lu} (SPC-4 §4.5.2.4.4: the fraction
+   * done, in 65536ths), 0 when it only deallocates.
+   */
+  public static int progress(LogicalUnitImpl lu) {
+    long[] p = RUNNING.get(lu);
+    if (p == null || p[1] == 0) return 0;
+    return (int) Math.min(0xFFFF, p[0] * 65536 / p[1]);
+  }
+
+  /**
+   * Runs the sanitize with the LU marked in progress; {@code pattern} null means erase. The
+   * operation outlives its command: SBC-4 4.11.2 keeps it going across ABORT TASK, resets and
+   * I_T nexus loss, so an aborted SANITIZE ends at the next chunk while the writes go on.
+   */
   private static Future<ScsiResult> start(Task t, LogicalUnitImpl lu, boolean immed, byte[] pattern) {
     if (!lu.beginSanitize()) {
       throw CheckCondition.of(io.spindle.scsi.impl.SenseData.NOT_READY, 0x04, 0x1B);
     }
-    Future<Void> work = t.blocking(() -> {
-      try {
-        run(lu, pattern);
-      } finally {
-        lu.endSanitize();
-      }
-      return null;
+    Promise<ScsiResult> reply = Promise.promise();
+    Promise<Void> done = Promise.promise();
+    done.future().onComplete(ar -> {
+      RUNNING.remove(lu);
+      lu.endSanitize();
+      if (ar.succeeded()) reply.tryComplete(t.good(t.edtl()));
+      else reply.tryFail(ar.cause());
     });
-    if (immed) return Future.succeededFuture(t.good(t.edtl()));
-    return work.map(v -> t.good(t.edtl()));
-  }
-
-  private static void run(LogicalUnitImpl lu, byte[] pattern) throws java.io.IOException {
     BackingStore store = lu.store();
     long size = store.size();
-    boolean zeros = pattern == null;
-    if (pattern != null) {
-      zeros = true;
-      for (byte b : pattern) zeros &= b == 0;
-    }
-    if (zeros && lu.thinProvisioned()) {
-      store.unmap(0, size);
+    if (pattern == null && lu.thinProvisioned()) {
+      // BLOCK and CRYPTOGRAPHIC ERASE of a thin LU: deallocated blocks read as zeros.
+      t.<Void>blocking(() -> {
+        store.unmap(0, size);
+        store.flush();
+        return null;
+      }).onComplete(done);
     } else {
       byte[] p = pattern == null ? new byte[lu.blockSize()] : pattern;
-      int chunk = 1 << 20;
-      ByteBuf buf = PooledByteBufAllocator.DEFAULT.directBuffer(chunk);
-      try {
-        while (buf.writerIndex() < chunk) buf.writeBytes(p);
-        for (long off = 0; off < size; off += chunk) {
-          store.write(buf.slice(0, (int) Math.min(chunk, size - off)), off);
-        }
-      } finally {
-        buf.release();
-      }
+      ByteBuf buf = PooledByteBufAllocator.DEFAULT.directBuffer(CHUNK_BYTES);
+      while (buf.writerIndex() < CHUNK_BYTES) buf.writeBytes(p);
+      long[] progress = {0, size};
+      RUNNING.put(lu, progress);
+      done.future().onComplete(ar -> buf.release());
+      overwrite(t, store, buf, progress, System.nanoTime(), done, reply);
     }
-    store.flush();
+    if (immed) return Future.succeededFuture(t.good(t.edtl()));
+    return reply.future();
+  }
+
+  /** Writes the chunk at {@code progress[0]}, then schedules the next one at the bounded rate. */
+  private static void overwrite(Task t, BackingStore store, ByteBuf buf, long[] progress, long startNanos,
+      Promise<Void> done, Promise<ScsiResult> reply) {
+    long off = progress[0];
+    long size = progress[1];
+    if (off >= size) {
+      t.<Void>blocking(() -> {
+        store.flush();
+        return null;
+      }).onComplete(done);
+      return;
+    }
+    int n = (int) Math.min(CHUNK_BYTES, size - off);
+    t.<Void>blocking(() -> {
+      store.write(buf.slice(0, n), off);
+      return null;
+    }).onComplete(ar -> {
+      if (ar.failed()) {
+        done.tryFail(ar.cause());
+        return;
+      }
+      progress[0] = off + n;
+      // The command was aborted (ABORT TASK, reset): answer it; the overwrite continues.
+      if (t.aborted()) reply.tryComplete(t.good(t.edtl()));
+      long due = startNanos + (off + n) * 1_000_000_000L / WRITE_BYTES_PER_SECOND;
+      long delayMs = (due - System.nanoTime()) / 1_000_000;
+      if (delayMs > 0) {
+        t.context().owner().setTimer(delayMs, id -> overwrite(t, store, buf, progress, startNanos, done, reply));
+      } else {
+        overwrite(t, store, buf, progress, startNanos, done, reply);
+      }
+    });
   }
 }

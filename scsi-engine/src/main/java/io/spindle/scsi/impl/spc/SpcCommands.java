@@ -16,7 +16,9 @@ import io.spindle.scsi.impl.LunAddressing;
 import io.spindle.scsi.impl.OpcodeTable;
 import io.spindle.scsi.impl.SenseData;
 import io.spindle.scsi.impl.Task;
+import io.spindle.scsi.impl.sbc.SanitizeCommand;
 import io.spindle.scsi.impl.sbc.SbcLimits;
+import io.spindle.scsi.impl.xcopy.CopyManagerLimits;
 import io.vertx.core.Future;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
@@ -24,7 +26,7 @@ import java.util.List;
 /** SPC-4 primary commands. */
 public final class SpcCommands {
 
-  private static final int[] VPD_PAGES = {0x00, 0x80, 0x83, 0xB0, 0xB1, 0xB2};
+  private static final int[] VPD_PAGES = {0x00, 0x80, 0x83, 0x8F, 0xB0, 0xB1, 0xB2};
 
   private SpcCommands() {
   }
@@ -66,6 +68,7 @@ public final class SpcCommands {
           break;
         }
         case 0x83: deviceIdentification(b, t, lu); break;
+        case 0x8F: CopyManagerLimits.vpdPage(b, lu.blockSize()); break;
         case 0xB0: blockLimits(b, lu); break;
         case 0xB1:
           // SBC-4 6.6.2: non-rotating medium, form factor not reported; WABEREQ and WACEREQ 01b:
@@ -95,7 +98,7 @@ public final class SpcCommands {
     b.writeByte(0x06); // SPC-4
     b.writeByte(0x12); // HISUP, response data format 2
     b.writeByte(0); // additional length, set below
-    b.writeByte(0);
+    b.writeByte(lu != null ? 0x08 : 0); // 3PC: EXTENDED COPY and RECEIVE COPY RESULTS (SPC-4 §6.6.2)
     b.writeByte(0);
     b.writeByte(0x02); // CMDQUE
     ascii(b, lu == null ? "SPINDLE" : lu.options().vendor(), 8);
@@ -196,6 +199,10 @@ public final class SpcCommands {
       b = SenseData.build(CheckCondition.of(SenseData.ILLEGAL_REQUEST, 0x25, 0x00), desc);
     } else {
       CheckCondition ua = t.target().takeUnitAttention(t);
+      if (ua == null && t.lu().sanitizing()) {
+        // SBC-4 4.11.2: SANITIZE IN PROGRESS with the fraction done (SPC-4 §4.5.2.4.4).
+        ua = CheckCondition.inProgress(0x04, 0x1B, SanitizeCommand.progress(t.lu()));
+      }
       b = ua != null ? SenseData.build(ua, desc) : SenseData.noSense(desc);
     }
     b.writerIndex(Math.min(b.writerIndex(), alloc));
