@@ -39,8 +39,10 @@ class ConformanceIT {
    * The score the server has reached. These only ever tighten: raise MIN_PASSED and lower
    * MAX_FAILED when the server gets better; never loosen them to make a regression pass.
    */
-  static final int MIN_PASSED = 164;
-  static final int MAX_FAILED = 6;
+  // 2026-11-21: 204 passed, 0 failed, 26 skipped. One test of margin for timing-dependent tests
+  // on a loaded 2-core CI machine.
+  static final int MIN_PASSED = 203;
+  static final int MAX_FAILED = 1;
 
   /** The whole run; today it takes well under a minute. */
   private static final Duration BUDGET = Duration.ofMinutes(10);
