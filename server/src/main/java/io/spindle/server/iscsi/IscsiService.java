@@ -339,6 +339,13 @@ public final class IscsiService {
     return Future.join(done).transform(x -> Future.succeededFuture(closing));
   }
 
+  /** Ends every session of the target, each on its own context (TARGET COLD RESET, RFC 7143 §11.5.1). */
+  void endSessionsOf(IscsiTarget target, String why) {
+    for (IscsiSession s : sessionsByTsih.values()) {
+      if (s.target == target) s.run(() -> s.end(why));
+    }
+  }
+
   /** TSIHs of the sessions logged in to a target of this name; for closing sessions of a removed target. */
   public List<Integer> sessionsOfTarget(String targetName) {
     List<Integer> out = new ArrayList<>();

@@ -683,8 +683,8 @@ final class IscsiSession {
         int response = ar.succeeded() ? tmfCode(ar.result()) : TaskMgmtResponsePdu.FUNCTION_REJECTED;
         service.observer().taskManagement(target.name(), f.name(), response);
         Future<Void> sent = from.tmfResponse(req, response);
-        // RFC 7143 §11.5.1: after a cold reset the target drops its connections.
-        if (cold) sent.onComplete(x -> run(() -> end("target cold reset")));
+        // RFC 7143 §11.5.1: after a cold reset the target drops its connections to all initiators.
+        if (cold) sent.onComplete(x -> service.endSessionsOf(target, "target cold reset"));
       } finally {
         req.release();
       }
