@@ -327,7 +327,7 @@ def benchmark(a):
     prepare_files(a)
     servers = [Spindle(a).start(), Tgt(a).start()]
     mem_idle = {s.name: memory_kib(s.pid) for s in servers}
-    luns = ["file", "null"]
+    luns = [l for l in ("file", "null") if l in a.luns.split(",")]
     load0 = loadavg()
     t_start = time.monotonic()
 
@@ -775,7 +775,20 @@ def main():
     ap.add_argument("--timeout", type=float, default=180, help="seconds one qemu-img run may take (default 180)")
     ap.add_argument("--summarize", metavar="JFR", help="only summarize an existing recording (profile mode)")
     ap.add_argument("--keep", action="store_true", help="keep the work directory")
+    ap.add_argument("--workloads", help="comma-separated workload names to run (default: all), "
+                    "e.g. 4k-randread-qd1,4k-randread-qd32")
+    ap.add_argument("--luns", default="file,null", help="comma-separated LUNs to run: file, null (default both)")
+    ap.add_argument("--jar", help="Spindle jar to run (default server/target/spindle.jar)")
     a = ap.parse_args()
+    global WORKLOADS, JAR
+    if a.workloads:
+        wanted = a.workloads.split(",")
+        unknown = set(wanted) - {w[0] for w in WORKLOADS}
+        if unknown:
+            raise SystemExit(f"unknown workloads: {', '.join(sorted(unknown))}")
+        WORKLOADS = [w for w in WORKLOADS if w[0] in wanted]
+    if a.jar:
+        JAR = os.path.abspath(a.jar)
     a.argv = sys.argv[1:]
     global QEMU_TIMEOUT
     QEMU_TIMEOUT = a.timeout
