@@ -127,7 +127,7 @@ class Spindle:
             raise SystemExit(f"port {self.port} is in use; choose another with --spindle-port")
         cfg = {
             "portals": [{"address": f"127.0.0.1:{self.port}", "transport": "tcp", "portalGroupTag": 1}],
-            "targets": [{"name": SPINDLE_IQN, "luns": [
+            "targets": [{"name": SPINDLE_IQN, "acl": "any", "luns": [
                 {"lun": 0, "backing": "file", "path": os.path.join(self.a.dir, "spindle-lun0.img"),
                  "size": str(self.a.size)},
                 {"lun": 1, "backing": "null", "size": "1T"},  # tgt's null backing store is 1 TiB too
