@@ -184,7 +184,7 @@ public final class SbcCommands {
     BackingStore store = lu.store();
     long offset = lba * lu.blockSize();
     ByteBuf buf = PooledByteBufAllocator.DEFAULT.directBuffer(n);
-    return t.blocking(() -> {
+    return t.transfer(() -> {
       store.read(buf, offset, n);
       return buf;
     }).transform(ar -> {
@@ -214,7 +214,7 @@ public final class SbcCommands {
     if (n == 0) return Future.succeededFuture(ScsiResult.good(null, residual));
     long offset = lba * bs;
     boolean force = fua || !lu.modePages().wce();
-    return withRange(t, lba, n / bs, () -> t.command().dataOut(0, n).compose(data -> t.blocking(() -> {
+    return withRange(t, lba, n / bs, () -> t.command().dataOut(0, n).compose(data -> t.transfer(() -> {
       try {
         lu.store().write(data, offset);
         if (force) lu.store().flush();
