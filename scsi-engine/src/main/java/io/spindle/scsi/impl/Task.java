@@ -27,7 +27,9 @@ public final class Task {
   private final LogicalUnitImpl lu;
   private final ScsiTargetImpl target;
   private final Promise<ScsiResult> result = Promise.promise();
-  private final Promise<Void> ended = Promise.promise();
+  /** Made on first use (only aborts wait for it); guarded by {@code this}, as is {@code done}. */
+  private Promise<Void> ended;
+  private boolean done;
   /** Guarded by the task set's monitor. */
   boolean started;
   private volatile boolean aborted;
@@ -99,8 +101,21 @@ public final class Task {
     return result.future();
   }
 
-  Future<Void> ended() {
+  synchronized Future<Void> ended() {
+    if (ended == null) {
+      ended = Promise.promise();
+      if (done) ended.complete();
+    }
     return ended.future();
+  }
+
+  private void markEnded() {
+    Promise<Void> e;
+    synchronized (this) {
+      done = true;
+      e = ended;
+    }
+    if (e != null) e.tryComplete();
   }
 
   /** Completes the execute future on the command's context; returns false if already done. */
@@ -116,7 +131,7 @@ public final class Task {
         if (!result.tryComplete(r)) r.release();
       });
     }
-    ended.tryComplete();
+    markEnded();
     return true;
   }
 
