@@ -22,11 +22,6 @@ public final class MemoryBackingStore implements BackingStore {
   }
 
   @Override
-  public boolean blocks() {
-    return false;
-  }
-
-  @Override
   public long size() {
     return size;
   }
