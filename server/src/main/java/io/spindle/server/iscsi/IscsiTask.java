@@ -316,6 +316,13 @@ final class IscsiTask implements ScsiCommand {
   private boolean place(int offset, ByteBuf data) {
     int length = data.readableBytes();
     if (length == 0) return true;
+    if (segments.isEmpty()) {
+      // The first segment (immediate data, usually all there is): nothing to overlap or join.
+      segments.put(offset, data.retainedSlice());
+      receivedBytes += length;
+      if (offset == contiguous) contiguous += length;
+      return true;
+    }
     Map.Entry<Integer, ByteBuf> below = segments.floorEntry(offset);
     if (below != null && below.getKey() + below.getValue().readableBytes() > offset) return false;
     Map.Entry<Integer, ByteBuf> above = segments.ceilingEntry(offset);
