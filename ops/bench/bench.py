@@ -25,6 +25,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 JAR = os.path.join(ROOT, "server", "target", "spindle.jar")
+DEFAULT_JAR = JAR
 HZ = os.sysconf("SC_CLK_TCK")
 SPINDLE_IQN = "iqn.2026-11.io.spindle:bench"
 TGT_IQN = "iqn.2026-11.io.spindle:tgt-bench"
@@ -278,7 +279,9 @@ def machine():
         "tgt": sh("dpkg-query -W -f '${Version}' tgt"),
         "qemu-img": sh("qemu-img --version | head -1"),
         "libiscsi": sh("dpkg-query -W -f '${Version}' libiscsi7"),
-        "Spindle": sh(f"cd {ROOT} && git rev-parse --short HEAD") + " (" + sh(f"cd {ROOT} && git branch --show-current") + ")",
+        "Spindle": (f"jar {JAR} (worktree at " if JAR != DEFAULT_JAR else "")
+        + sh(f"cd {ROOT} && git rev-parse --short HEAD") + " (" + sh(f"cd {ROOT} && git branch --show-current") + ")"
+        + (")" if JAR != DEFAULT_JAR else ""),
     }
 
 
