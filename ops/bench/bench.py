@@ -25,6 +25,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 JAR = os.path.join(ROOT, "server", "target", "spindle.jar")
+DEFAULT_JAR = JAR
 HZ = os.sysconf("SC_CLK_TCK")
 SPINDLE_IQN = "iqn.2026-11.io.spindle:bench"
 TGT_IQN = "iqn.2026-11.io.spindle:tgt-bench"
@@ -127,7 +128,7 @@ class Spindle:
             raise SystemExit(f"port {self.port} is in use; choose another with --spindle-port")
         cfg = {
             "portals": [{"address": f"127.0.0.1:{self.port}", "transport": "tcp", "portalGroupTag": 1}],
-            "targets": [{"name": SPINDLE_IQN, "luns": [
+            "targets": [{"name": SPINDLE_IQN, "acl": "any", "luns": [
                 {"lun": 0, "backing": "file", "path": os.path.join(self.a.dir, "spindle-lun0.img"),
                  "size": str(self.a.size)},
                 {"lun": 1, "backing": "null", "size": "1T"},  # tgt's null backing store is 1 TiB too
@@ -278,7 +279,9 @@ def machine():
         "tgt": sh("dpkg-query -W -f '${Version}' tgt"),
         "qemu-img": sh("qemu-img --version | head -1"),
         "libiscsi": sh("dpkg-query -W -f '${Version}' libiscsi7"),
-        "Spindle": sh(f"cd {ROOT} && git rev-parse --short HEAD") + " (" + sh(f"cd {ROOT} && git branch --show-current") + ")",
+        "Spindle": (f"jar {JAR} (worktree at " if JAR != DEFAULT_JAR else "")
+        + sh(f"cd {ROOT} && git rev-parse --short HEAD") + " (" + sh(f"cd {ROOT} && git branch --show-current") + ")"
+        + (")" if JAR != DEFAULT_JAR else ""),
     }
 
 
@@ -327,7 +330,7 @@ def benchmark(a):
     prepare_files(a)
     servers = [Spindle(a).start(), Tgt(a).start()]
     mem_idle = {s.name: memory_kib(s.pid) for s in servers}
-    luns = ["file", "null"]
+    luns = [l for l in ("file", "null") if l in a.luns.split(",")]
     load0 = loadavg()
     t_start = time.monotonic()
 
@@ -775,7 +778,20 @@ def main():
     ap.add_argument("--timeout", type=float, default=180, help="seconds one qemu-img run may take (default 180)")
     ap.add_argument("--summarize", metavar="JFR", help="only summarize an existing recording (profile mode)")
     ap.add_argument("--keep", action="store_true", help="keep the work directory")
+    ap.add_argument("--workloads", help="comma-separated workload names to run (default: all), "
+                    "e.g. 4k-randread-qd1,4k-randread-qd32")
+    ap.add_argument("--luns", default="file,null", help="comma-separated LUNs to run: file, null (default both)")
+    ap.add_argument("--jar", help="Spindle jar to run (default server/target/spindle.jar)")
     a = ap.parse_args()
+    global WORKLOADS, JAR
+    if a.workloads:
+        wanted = a.workloads.split(",")
+        unknown = set(wanted) - {w[0] for w in WORKLOADS}
+        if unknown:
+            raise SystemExit(f"unknown workloads: {', '.join(sorted(unknown))}")
+        WORKLOADS = [w for w in WORKLOADS if w[0] in wanted]
+    if a.jar:
+        JAR = os.path.abspath(a.jar)
     a.argv = sys.argv[1:]
     global QEMU_TIMEOUT
     QEMU_TIMEOUT = a.timeout

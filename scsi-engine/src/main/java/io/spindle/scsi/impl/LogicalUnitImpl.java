@@ -55,7 +55,12 @@ public final class LogicalUnitImpl implements LogicalUnit {
   /** Guarded by {@code this}: nexuses seen, their pending unit attentions, reservation, prevent. */
   private final Set<String> knownNexuses = new HashSet<>();
   private final Map<String, Deque<UnitAttention>> unitAttentions = new HashMap<>();
-  private String reservationHolder;
+  private volatile String reservationHolder;
+  /**
+   * A nexus found known with no unit attention queued, so its commands skip the monitor; set to
+   * null under the monitor whenever a unit attention is queued or a nexus goes away.
+   */
+  private volatile Nexus quiet;
   private final Set<String> preventing = new HashSet<>();
   /** A SANITIZE is running (SBC-4 4.11.2). */
   private volatile boolean sanitizing;
@@ -252,6 +257,7 @@ public final class LogicalUnitImpl implements LogicalUnit {
         UnitAttention ua = new UnitAttention(asc, ascq);
         Deque<UnitAttention> q = unitAttentions.computeIfAbsent(port, k -> new ArrayDeque<>());
         if (!q.contains(ua)) q.add(ua);
+        quiet = null;
       }
     };
   }
@@ -298,13 +304,21 @@ public final class LogicalUnitImpl implements LogicalUnit {
    * The oldest pending unit attention for this nexus, removed from the queue when {@code take}.
    * A nexus seen for the first time starts with POWER ON, RESET (SAM-5 §6.3.1).
    */
-  synchronized UnitAttention unitAttention(Nexus nexus, boolean take) {
+  UnitAttention unitAttention(Nexus nexus, boolean take) {
+    if (quiet == nexus) return null;
+    return unitAttentionLocked(nexus, take);
+  }
+
+  private synchronized UnitAttention unitAttentionLocked(Nexus nexus, boolean take) {
     String port = nexus.initiatorPort();
     if (knownNexuses.add(port)) {
       unitAttentions.computeIfAbsent(port, k -> new ArrayDeque<>()).add(UnitAttention.POWER_ON);
     }
     Deque<UnitAttention> q = unitAttentions.get(port);
-    if (q == null || q.isEmpty()) return null;
+    if (q == null || q.isEmpty()) {
+      quiet = nexus;
+      return null;
+    }
     return take ? q.poll() : q.peek();
   }
 
@@ -315,6 +329,7 @@ public final class LogicalUnitImpl implements LogicalUnit {
       Deque<UnitAttention> q = unitAttentions.computeIfAbsent(port, k -> new ArrayDeque<>());
       if (!q.contains(ua)) q.add(ua);
     }
+    quiet = null;
   }
 
   /** After a reset: every nexus has exactly the reset unit attention pending (SAM-5 §6.3.3). */
@@ -324,6 +339,7 @@ public final class LogicalUnitImpl implements LogicalUnit {
       q.clear();
       q.add(ua);
     }
+    quiet = null;
     reservationHolder = null;
     preventing.clear();
   }
@@ -332,6 +348,7 @@ public final class LogicalUnitImpl implements LogicalUnit {
     String port = nexus.initiatorPort();
     knownNexuses.remove(port);
     unitAttentions.remove(port);
+    quiet = null;
     preventing.remove(port);
     if (port.equals(reservationHolder)) reservationHolder = null;
   }
@@ -349,8 +366,9 @@ public final class LogicalUnitImpl implements LogicalUnit {
   }
 
   /** True when another nexus holds the SPC-2 reservation. */
-  public synchronized boolean reservedByOther(Nexus nexus) {
-    return reservationHolder != null && !reservationHolder.equals(nexus.initiatorPort());
+  public boolean reservedByOther(Nexus nexus) {
+    String holder = reservationHolder;
+    return holder != null && !holder.equals(nexus.initiatorPort());
   }
 
   public synchronized void prevent(Nexus nexus, boolean prevent) {

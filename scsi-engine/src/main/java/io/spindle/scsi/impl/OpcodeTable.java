@@ -32,6 +32,9 @@ public final class OpcodeTable {
   private static final List<CommandDescriptor> ALL = new ArrayList<>();
   private static final Map<Integer, CommandDescriptor> BY_KEY = new HashMap<>();
   private static final Set<Integer> WITH_SERVICE_ACTION = new HashSet<>();
+  /** The same facts indexed by opcode, for the per-command path (no boxing, no hashing). */
+  private static final boolean[] SERVICE_ACTION_OPCODE = new boolean[256];
+  private static final CommandDescriptor[] BY_OPCODE = new CommandDescriptor[256];
 
   static {
     int info = NO_LU | UA_EXEMPT | RESERVATION_EXEMPT;
@@ -138,7 +141,12 @@ public final class OpcodeTable {
     CommandDescriptor d = new CommandDescriptor(opcode, sa, name, section, u, flags, h);
     ALL.add(d);
     BY_KEY.put(key(opcode, sa), d);
-    if (sa >= 0) WITH_SERVICE_ACTION.add(opcode);
+    if (sa >= 0) {
+      WITH_SERVICE_ACTION.add(opcode);
+      SERVICE_ACTION_OPCODE[opcode & 0xFF] = true;
+    } else {
+      BY_OPCODE[opcode & 0xFF] = d;
+    }
   }
 
   private static int key(int opcode, int sa) {
@@ -151,7 +159,7 @@ public final class OpcodeTable {
   }
 
   public static boolean hasServiceActions(int opcode) {
-    return WITH_SERVICE_ACTION.contains(opcode);
+    return opcode >= 0 && opcode < 256 ? SERVICE_ACTION_OPCODE[opcode] : WITH_SERVICE_ACTION.contains(opcode);
   }
 
   /** By opcode and service action (-1 for opcodes without service actions). */
@@ -161,6 +169,7 @@ public final class OpcodeTable {
 
   /** The descriptor for a CDB, or null when unsupported. */
   public static CommandDescriptor find(int opcode, byte[] cdb) {
+    if (opcode >= 0 && opcode < 256 && !SERVICE_ACTION_OPCODE[opcode]) return BY_OPCODE[opcode];
     return lookup(opcode, hasServiceActions(opcode) ? cdb[1] & 0x1F : -1);
   }
 

@@ -48,16 +48,18 @@ final class RangeLock {
   }
 
   private void release(Range r) {
-    List<Waiter> granted = new ArrayList<>();
+    List<Waiter> granted = null;
     synchronized (this) {
       held.remove(r);
       // FIFO: grant waiters in order until one still conflicts, so writers do not starve.
       while (!waiters.isEmpty() && free(waiters.peek().range)) {
         Waiter w = waiters.poll();
         held.add(w.range);
+        if (granted == null) granted = new ArrayList<>();
         granted.add(w);
       }
     }
+    if (granted == null) return;
     for (Waiter w : granted) w.promise.complete(() -> release(w.range));
   }
 }

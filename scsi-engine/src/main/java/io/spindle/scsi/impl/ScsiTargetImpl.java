@@ -114,6 +114,7 @@ public final class ScsiTargetImpl implements ScsiTarget {
         return;
       }
       if (d != null && (d.has(CommandDescriptor.MEDIUM_READ) || d.has(CommandDescriptor.MEDIUM_WRITE))
+          && lu.persistentReservations().reserved()
           && lu.persistentReservations().conflicts(LogicalUnitImpl.prNexus(task.nexus()),
               d.has(CommandDescriptor.MEDIUM_WRITE))) {
         finish(task, new ScsiResult(ScsiStatus.RESERVATION_CONFLICT, null, null, 0, false));

@@ -13,16 +13,20 @@ import java.util.function.Predicate;
 final class TaskSet {
 
   private final List<Task> tasks = new ArrayList<>();
+  /** ORDERED tasks in the set. Only they make tasks wait: while there are none, every task runs. */
+  private int ordered;
 
   /** Adds a task; true when it may start now (it is then marked started). */
   synchronized boolean add(Task t) {
-    if (t.attribute() == TaskAttribute.HEAD_OF_QUEUE) {
+    TaskAttribute a = t.attribute();
+    if (a == TaskAttribute.HEAD_OF_QUEUE) {
       tasks.add(0, t);
       t.started = true;
       return true;
     }
     tasks.add(t);
-    if (mayStart(tasks.size() - 1)) {
+    if (a == TaskAttribute.ORDERED) ordered++;
+    if (ordered == 0 || mayStart(tasks.size() - 1)) {
       t.started = true;
       return true;
     }
@@ -41,7 +45,10 @@ final class TaskSet {
 
   /** Removes a task; returns the waiting tasks that may start now (marked started). */
   synchronized List<Task> remove(Task t) {
-    tasks.remove(t);
+    // Without an ORDERED task in the set no task waits, so none can become ready.
+    boolean mayRelease = ordered > 0;
+    if (tasks.remove(t) && t.attribute() == TaskAttribute.ORDERED) ordered--;
+    if (!mayRelease) return List.of();
     List<Task> ready = new ArrayList<>();
     for (int i = 0; i < tasks.size(); i++) {
       Task w = tasks.get(i);
@@ -77,7 +84,7 @@ final class TaskSet {
     if (!waiting.isEmpty()) {
       for (Task w : waiting) {
         w.started = true;
-        tasks.remove(w);
+        if (tasks.remove(w) && w.attribute() == TaskAttribute.ORDERED) ordered--;
       }
       for (int i = 0; i < tasks.size(); i++) {
         Task w = tasks.get(i);

@@ -559,14 +559,24 @@ final class IscsiConnection implements DatamoverListener {
   }
 
   private Future<Void> send(TargetPdu pdu) {
+    if (Vertx.currentContext() == context) return dm.sendControl(pdu);
     Promise<Void> p = Promise.promise();
-    onContext(() -> dm.sendControl(pdu).onComplete(p));
+    context.runOnContext(v -> dm.sendControl(pdu).onComplete(p));
     return p.future();
+  }
+
+  /** Sends a PDU whose outcome nobody waits for (no Future is made). */
+  private void post(TargetPdu pdu) {
+    if (Vertx.currentContext() == context) {
+      dm.post(pdu);
+    } else {
+      context.runOnContext(v -> dm.post(pdu));
+    }
   }
 
   void sendR2t(R2tPdu r) {
     stamp(r, false);
-    onContext(() -> dm.getData(r));
+    post(r);
   }
 
   /** Sends Data-In; with {@code statusOf}, the PDU carries that task's status (phase collapse). */
@@ -575,20 +585,22 @@ final class IscsiConnection implements DatamoverListener {
     if (withStatus) statusOf.statSn = statSn; // the StatSN stamp() is about to use
     stamp(d, withStatus);
     if (withStatus && session.erl() > 0) unacknowledged.put(d.statSn(), (TargetPdu) d.retain());
-    onContext(() -> dm.putData(d));
+    post(d);
   }
 
   /** Sends the SCSI Response of a task and notes its StatSN. */
   void sendStatus(ScsiResponsePdu r, IscsiTask task) {
-    task.statSn = statSn; // the StatSN sendWithStatus is about to use; r is released once sent
-    sendWithStatus(r);
+    task.statSn = statSn; // the StatSN stamp() is about to use; r is released once sent
+    stamp(r, true);
+    if (session.erl() > 0) unacknowledged.put(r.statSn(), (TargetPdu) r.retain());
+    post(r);
   }
 
   /** Re-sends a Data-In (Data SNACK): same DataSN, current window. */
   void resendData(DataInPdu d) {
     if (!d.hasStatus()) stamp(d, false);
     d.expCmdSn(session.expCmdSn).maxCmdSn(session.maxCmdSn());
-    onContext(() -> dm.putData(d));
+    post(d);
   }
 
   /** Status SNACK (RFC 7143 §11.16.1): re-sends kept status PDUs with StatSN in [beg, beg + run). */
@@ -601,11 +613,7 @@ final class IscsiConnection implements DatamoverListener {
     if (found.isEmpty()) return false;
     for (TargetPdu p : found) {
       p.retain();
-      if (p instanceof DataInPdu d) {
-        onContext(() -> dm.putData(d));
-      } else {
-        onContext(() -> dm.sendControl(p));
-      }
+      post(p);
     }
     return true;
   }

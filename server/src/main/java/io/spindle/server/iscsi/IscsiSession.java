@@ -2,6 +2,8 @@ package io.spindle.server.iscsi;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
+import io.netty.util.collection.IntObjectHashMap;
+import io.netty.util.collection.IntObjectMap;
 import io.spindle.cluster.StateStore;
 import io.spindle.iscsi.negotiation.SessionParameters;
 import io.spindle.iscsi.pdu.DataInPdu;
@@ -30,7 +32,6 @@ import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -70,7 +71,7 @@ final class IscsiSession {
   /** Non-immediate commands that arrived ahead of ExpCmdSN, by CmdSN (from any connection). */
   private final TreeMap<Integer, Object[]> waiting = new TreeMap<>(SerialNumbers::compare);
   /** Tasks by ITT, from arrival until status is sent (ERL 0) or acknowledged (ERL &gt; 0). */
-  final Map<Integer, IscsiTask> tasks = new HashMap<>();
+  final IntObjectMap<IscsiTask> tasks = new IntObjectHashMap<>();
   /** Live connections by CID. */
   final Map<Integer, IscsiConnection> connections = new LinkedHashMap<>();
   private long retainTimer;
@@ -237,7 +238,7 @@ final class IscsiSession {
   }
 
   private void abortTask(IscsiTask t) {
-    tasks.remove(t.itt, t);
+    removeTask(t);
     t.finish();
     if (nexus != null) target.scsi().taskManagement(nexus, TaskManagementFunction.ABORT_TASK, t.lun(), t.taskTag());
   }
@@ -560,16 +561,23 @@ final class IscsiSession {
     }
   }
 
+  /** Removes {@code task} if it is the one registered under its ITT. */
+  private boolean removeTask(IscsiTask task) {
+    if (tasks.get(task.itt) != task) return false;
+    tasks.remove(task.itt);
+    return true;
+  }
+
   /** The initiator acknowledged the task's status (ExpStatSN moved past it): it is over. */
   void acknowledged(IscsiTask task) {
-    if (tasks.remove(task.itt, task)) {
+    if (removeTask(task)) {
       task.finish();
       task.connection.deallocateTaskResources(task.itt);
     }
   }
 
   private void endTask(IscsiTask task, int status) {
-    if (tasks.remove(task.itt, task)) {
+    if (removeTask(task)) {
       service.observer().commandCompleted(tsih, target.name(), task.lunNumber(), task.kind(), status,
           task.bytesMoved(), System.nanoTime() - task.arrived);
     }

@@ -85,11 +85,11 @@ final class IscsiTask implements ScsiCommand {
   private int unsolicitedDataSn;
   private int nextR2tOffset;
   private int r2tSn;
-  final List<R2t> r2ts = new ArrayList<>(2);
+  final List<R2t> r2ts = new ArrayList<>();
   /** R2Ts sent, by R2TSN, for Data/R2T SNACK (ErrorRecoveryLevel &gt; 0). */
   final List<R2t> r2tsSent = new ArrayList<>();
   /** Ranges to request again (recovery R2Ts, RFC 7143 §7.8): {offset, length}. */
-  private final Deque<int[]> recoveryRanges = new ArrayDeque<>();
+  private final Deque<int[]> recoveryRanges = new ArrayDeque<>(1);
   private int wantedEnd;
   /** When Data-Out last arrived or was asked for (System.nanoTime), to notice a stalled transfer. */
   long lastProgress = System.nanoTime();
@@ -316,6 +316,13 @@ final class IscsiTask implements ScsiCommand {
   private boolean place(int offset, ByteBuf data) {
     int length = data.readableBytes();
     if (length == 0) return true;
+    if (segments.isEmpty()) {
+      // The first segment (immediate data, usually all there is): nothing to overlap or join.
+      segments.put(offset, data.retainedSlice());
+      receivedBytes += length;
+      if (offset == contiguous) contiguous += length;
+      return true;
+    }
     Map.Entry<Integer, ByteBuf> below = segments.floorEntry(offset);
     if (below != null && below.getKey() + below.getValue().readableBytes() > offset) return false;
     Map.Entry<Integer, ByteBuf> above = segments.ceilingEntry(offset);
@@ -329,6 +336,13 @@ final class IscsiTask implements ScsiCommand {
 
   /** A view of placed bytes {@code [offset, offset + length)}, which must be contiguous. */
   private ByteBuf slice(int offset, int length) {
+    Map.Entry<Integer, ByteBuf> first = segments.floorEntry(offset);
+    if (first != null) {
+      ByteBuf b = first.getValue();
+      int from = offset - first.getKey();
+      // The common case, all of it in one PDU's data (immediate data): no composite needed.
+      if (from + length <= b.readableBytes()) return b.retainedSlice(b.readerIndex() + from, length);
+    }
     CompositeByteBuf out = Unpooled.compositeBuffer(Math.max(2, segments.size()));
     int at = offset;
     int end = offset + length;

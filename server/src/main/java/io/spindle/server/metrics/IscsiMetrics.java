@@ -48,6 +48,27 @@ public final class IscsiMetrics implements IscsiObserver {
   private final Map<String, AtomicLong> connections = new ConcurrentHashMap<>();
   private final AtomicLong discoverySessions = new AtomicLong();
   private final Map<Integer, SessionCounters> perSession = new ConcurrentHashMap<>();
+  /**
+   * The meters of each (target, LUN, operation, status) seen, so a completed command costs a map
+   * lookup instead of building tags and looking the meters up in the registry (meters are never
+   * removed, so a cached one stays the registered one).
+   */
+  private final Map<CommandKey, CommandMeters> commandMeters = new ConcurrentHashMap<>();
+
+  private record CommandKey(String target, int lun, CommandKind kind, int status) {
+  }
+
+  private static final class CommandMeters {
+    final Counter commands;
+    final Timer duration;
+    /** Registered with the first command of the key that moved data, as before caching. */
+    volatile Counter data;
+
+    CommandMeters(Counter commands, Timer duration) {
+      this.commands = commands;
+      this.duration = duration;
+    }
+  }
 
   public IscsiMetrics(MeterRegistry registry) {
     this.registry = registry;
@@ -142,17 +163,35 @@ public final class IscsiMetrics implements IscsiObserver {
   public void commandCompleted(String targetName, int lun, CommandKind kind, int scsiStatus, long bytes,
       long latencyNanos) {
     String t = target(targetName);
-    String l = Integer.toString(lun);
-    String op = kind.name().toLowerCase(java.util.Locale.ROOT);
-    Counter.builder("spindle.scsi.commands").description("SCSI commands completed, by operation and SAM status")
-        .tags("target", t, "lun", l, "op", op, "status", scsiStatus(scsiStatus)).register(registry).increment();
+    CommandKey key = new CommandKey(t, lun, kind, scsiStatus);
+    CommandMeters m = commandMeters.get(key);
+    if (m == null) m = commandMeters.computeIfAbsent(key, this::commandMeters);
+    m.commands.increment();
     if (kind != CommandKind.OTHER && bytes > 0) {
-      Counter.builder("spindle.scsi.data").baseUnit("bytes").description("Data moved by READ and WRITE commands")
-          .tags("target", t, "lun", l, "op", op).register(registry).increment(bytes);
+      Counter data = m.data;
+      if (data == null) {
+        data = Counter.builder("spindle.scsi.data").baseUnit("bytes").description("Data moved by READ and WRITE commands")
+            .tags("target", t, "lun", Integer.toString(lun), "op", op(kind)).register(registry);
+        m.data = data;
+      }
+      data.increment(bytes);
     }
-    Timer.builder("spindle.scsi.command.duration").description("Command arrival to status sent")
-        .tags("target", t, "lun", l, "op", op).serviceLevelObjectives(LATENCY_BUCKETS)
-        .register(registry).record(latencyNanos, TimeUnit.NANOSECONDS);
+    m.duration.record(latencyNanos, TimeUnit.NANOSECONDS);
+  }
+
+  private static String op(CommandKind kind) {
+    return kind.name().toLowerCase(java.util.Locale.ROOT);
+  }
+
+  private CommandMeters commandMeters(CommandKey k) {
+    String l = Integer.toString(k.lun());
+    String op = op(k.kind());
+    Counter commands = Counter.builder("spindle.scsi.commands")
+        .description("SCSI commands completed, by operation and SAM status")
+        .tags("target", k.target(), "lun", l, "op", op, "status", scsiStatus(k.status())).register(registry);
+    Timer duration = Timer.builder("spindle.scsi.command.duration").description("Command arrival to status sent")
+        .tags("target", k.target(), "lun", l, "op", op).serviceLevelObjectives(LATENCY_BUCKETS).register(registry);
+    return new CommandMeters(commands, duration);
   }
 
   @Override

@@ -15,6 +15,7 @@ import io.spindle.scsi.impl.LogicalUnitImpl;
 import io.spindle.scsi.impl.Task;
 import io.spindle.scsi.impl.store.BackingStore;
 import io.vertx.core.Future;
+import io.vertx.core.Vertx;
 
 /** SBC-4 block commands: reads, writes, verify, write same, unmap, capacity. */
 public final class SbcCommands {
@@ -184,6 +185,16 @@ public final class SbcCommands {
     BackingStore store = lu.store();
     long offset = lba * lu.blockSize();
     ByteBuf buf = PooledByteBufAllocator.DEFAULT.directBuffer(n);
+    if (!store.blocks()) {
+      // Inline, as Task.transfer would run it, without the future chain.
+      try {
+        store.read(buf, offset, n);
+      } catch (Exception e) {
+        buf.release();
+        return Future.failedFuture(e);
+      }
+      return Future.succeededFuture(ScsiResult.good(buf, (int) (edtl - bytes)));
+    }
     return t.blocking(() -> {
       store.read(buf, offset, n);
       return buf;
@@ -214,7 +225,7 @@ public final class SbcCommands {
     if (n == 0) return Future.succeededFuture(ScsiResult.good(null, residual));
     long offset = lba * bs;
     boolean force = fua || !lu.modePages().wce();
-    return withRange(t, lba, n / bs, () -> t.command().dataOut(0, n).compose(data -> t.blocking(() -> {
+    return withRange(t, lba, n / bs, () -> then(t.command().dataOut(0, n), data -> t.transfer(() -> {
       try {
         lu.store().write(data, offset);
         if (force) lu.store().flush();
@@ -225,10 +236,35 @@ public final class SbcCommands {
     })));
   }
 
+  /**
+   * {@code f.compose(next)}; when {@code f} has already succeeded (all the data came as immediate
+   * data) {@code next} runs now, without a composition.
+   */
+  private static <T, U> Future<U> then(Future<T> f, java.util.function.Function<T, Future<U>> next) {
+    return f.succeeded() ? next.apply(f.result()) : f.compose(next);
+  }
+
   /** Runs {@code body} while holding the LBA range against other writers. */
   private static Future<ScsiResult> withRange(Task t, long lba, long blocks,
       java.util.function.Supplier<Future<ScsiResult>> body) {
-    return t.onContext(t.lu().lockRange(lba, blocks)).compose(release -> {
+    Future<Runnable> lock = t.lu().lockRange(lba, blocks);
+    if (lock.succeeded() && Vertx.currentContext() == t.context()) {
+      // Uncontended and already on the command's context: no re-delivery needed.
+      Runnable release = lock.result();
+      Future<ScsiResult> f;
+      try {
+        f = body.get();
+      } catch (RuntimeException e) {
+        release.run();
+        throw e;
+      }
+      if (f.isComplete()) {
+        release.run();
+        return f;
+      }
+      return f.andThen(ar -> release.run());
+    }
+    return t.onContext(lock).compose(release -> {
       Future<ScsiResult> f;
       try {
         f = body.get();

@@ -4,8 +4,9 @@ import io.netty.buffer.ByteBuf;
 import java.io.IOException;
 
 /**
- * Where a logical unit's blocks live. Every method blocks and is called on the engine's
- * storage worker pool only, never on an event loop. Offsets and lengths are in bytes and
+ * Where a logical unit's blocks live. Every method may block and is called on the engine's
+ * storage worker pool, never on an event loop; only a store whose {@link #blocks()} is false
+ * has its reads and writes run inline on the command's context. Offsets and lengths are in bytes and
  * already checked against {@link #size()}.
  */
 public interface BackingStore {
@@ -38,6 +39,14 @@ public interface BackingStore {
    */
   default long extentEnd(long offset) {
     return size();
+  }
+
+  /**
+   * False when reads and writes only touch memory and finish in bounded time: the engine then
+   * runs READ and WRITE inline on the command's context instead of handing them to a worker.
+   */
+  default boolean blocks() {
+    return true;
   }
 
   /** Whether the store supports thin provisioning (LBPME in READ CAPACITY 16). */

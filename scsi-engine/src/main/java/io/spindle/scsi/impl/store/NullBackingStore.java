@@ -12,6 +12,11 @@ public final class NullBackingStore implements BackingStore {
   }
 
   @Override
+  public boolean blocks() {
+    return false;
+  }
+
+  @Override
   public long size() {
     return size;
   }

@@ -44,6 +44,21 @@ public interface DatamoverConnection {
   Future<Void> getData(R2tPdu pdu);
 
   /**
+   * Send_Control, Put_Data or Get_Data by the PDU's kind, for a caller that does not wait for the
+   * outcome (Data-In, R2T, SCSI Response): a transport may then skip creating a Future. A failed
+   * send is not reported; ownership passes to the datamover.
+   */
+  default void post(TargetPdu pdu) {
+    if (pdu instanceof DataInPdu d) {
+      putData(d);
+    } else if (pdu instanceof R2tPdu r) {
+      getData(r);
+    } else {
+      sendControl(pdu);
+    }
+  }
+
+  /**
    * Notice_Key_Values (RFC 5047 §3.2.6): the keys the login negotiated that the datamover acts on.
    * Takes effect for the PDUs after the final Login Response (RFC 7143 §13.1, §13.12).
    */
