@@ -459,15 +459,27 @@ final class IscsiConnection implements DatamoverListener {
         tpgt, sp, nexus, service.negotiation.queueDepth(), loginCmdSn);
     s.attach(this);
     IscsiSession old = service.register(s);
-    if (old != null) {
-      // Session reinstatement (RFC 7143 §6.3.5): the old session with this ISID ends now.
-      log.info("session reinstatement peer={} {} replaces tsih={}", peer, s.describe(), old.tsih);
-      old.run(() -> old.end("reinstated by a new login"));
-    }
     if (!discovery && sp.errorRecoveryLevel() == 2) service.stateStore().putSession(s.record());
     s.startRecoveryTimers();
     service.observer().sessionOpened(discovery ? null : target.name(), discovery);
-    enterFullFeature(req, answers, s);
+    if (old == null) {
+      enterFullFeature(req, answers, s);
+      return;
+    }
+    // Session reinstatement (RFC 7143 §6.3.5): the old session ends — its tasks, and the I_T
+    // nexus it shares with the new one — before the final Login Response lets the new one work.
+    log.info("session reinstatement peer={} {} replaces tsih={}", peer, s.describe(), old.tsih);
+    req.retain();
+    old.run(() -> {
+      old.end("reinstated by a new login");
+      context.runOnContext(v -> {
+        try {
+          enterFullFeature(req, answers, s);
+        } finally {
+          req.release();
+        }
+      });
+    });
   }
 
   private void enterFullFeature(LoginRequestPdu req, List<Pair> answers, IscsiSession s) {
