@@ -22,6 +22,11 @@ public final class MemoryBackingStore implements BackingStore {
   }
 
   @Override
+  public boolean blocks() {
+    return false;
+  }
+
+  @Override
   public long size() {
     return size;
   }

@@ -82,8 +82,14 @@ public final class PduEncoder extends ChannelOutboundHandlerAdapter {
     int padding = PduDecoder.pad4(dataLength) - dataLength;
     boolean withDataDigest = dataDigest && dataLength > 0;
     ByteBuf header = alloc.directBuffer(headerLength + 4);
-    header.writeBytes(pdu.bhs(), pdu.bhs().readerIndex(), Pdu.BHS_LENGTH);
-    header.writeBytes(ahs, ahs.readerIndex(), ahs.readableBytes());
+    ByteBuf bhs = pdu.bhs();
+    if (bhs.hasArray()) {
+      // Built PDUs keep the BHS in a byte[]: copied straight, without NIO buffer views.
+      header.writeBytes(bhs.array(), bhs.arrayOffset() + bhs.readerIndex(), Pdu.BHS_LENGTH);
+    } else {
+      header.writeBytes(bhs, bhs.readerIndex(), Pdu.BHS_LENGTH);
+    }
+    if (ahs.isReadable()) header.writeBytes(ahs, ahs.readerIndex(), ahs.readableBytes());
     if (headerDigest) header.writeIntLE(Crc32c.of(header, 0, headerLength));
     out.add(header);
     if (dataLength == 0) return;

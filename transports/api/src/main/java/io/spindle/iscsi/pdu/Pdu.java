@@ -28,9 +28,12 @@ public class Pdu extends AbstractReferenceCounted {
     this.data = data == null ? Unpooled.EMPTY_BUFFER : data;
   }
 
-  /** A fresh PDU of the given opcode with a zeroed BHS. */
+  /**
+   * A fresh PDU of the given opcode with a zeroed BHS. The BHS wraps a plain byte[] (readable,
+   * 48 bytes, fixed capacity), not an allocator buffer: no allocator bookkeeping per PDU.
+   */
   protected Pdu(Opcode opcode) {
-    this(Unpooled.buffer(BHS_LENGTH, BHS_LENGTH).writeZero(BHS_LENGTH), null, null);
+    this(Unpooled.wrappedBuffer(new byte[BHS_LENGTH]), null, null);
     bhs.setByte(0, opcode.code);
   }
 
