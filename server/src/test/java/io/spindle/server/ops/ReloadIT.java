@@ -158,6 +158,13 @@ class ReloadIT {
     // The removed portal no longer accepts, and its session is closed after the grace period.
     assertThrows(RuntimeException.class, () -> Await.result(initiator.login("127.0.0.2", removedPort, TARGET, 5L)));
     Await.result(onRemoved.connection().closeFuture(), java.time.Duration.ofSeconds(30));
+    // The server ends the session once its side of the connection has closed, which the
+    // initiator may see a moment earlier: wait for it, boundedly.
+    long until = System.nanoTime() + 10_000_000_000L;
+    while (server.iscsi().sessions().stream().anyMatch(s -> s.tsih() == onRemoved.tsih())
+        && System.nanoTime() < until) {
+      Thread.sleep(20);
+    }
     assertFalse(server.iscsi().sessions().stream().anyMatch(s -> s.tsih() == onRemoved.tsih()));
 
     stopIo.set(true);
