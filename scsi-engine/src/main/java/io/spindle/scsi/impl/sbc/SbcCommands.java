@@ -299,11 +299,7 @@ public final class SbcCommands {
           disk.clear();
           lu.store().read(disk, offset + i * bs, bs);
           int base = bytchk == 1 ? (int) (i * bs) : 0;
-          for (int j = 0; j < bs; j++) {
-            if (disk.getByte(j) != data.getByte(data.readerIndex() + base + j)) {
-              throw CheckCondition.miscompare(i * bs + j);
-            }
-          }
+          compare(disk, data, data.readerIndex() + base, bs, i * bs);
         }
         return ScsiResult.good(null, residual);
       } finally {
@@ -311,6 +307,17 @@ public final class SbcCommands {
         data.release();
       }
     }));
+  }
+
+  /**
+   * Compares {@code length} bytes of {@code disk} (from 0) with {@code data} (from
+   * {@code dataIndex}); the first difference is a MISCOMPARE reporting {@code at} plus its offset
+   * (SBC-4 5.3, 5.33).
+   */
+  private static void compare(ByteBuf disk, ByteBuf data, int dataIndex, int length, long at) {
+    for (int j = 0; j < length; j++) {
+      if (disk.getByte(j) != data.getByte(dataIndex + j)) throw CheckCondition.miscompare(at + j);
+    }
   }
 
   /** COMPARE AND WRITE (SBC-4 5.3): compare then write, atomic against other writers. */
@@ -339,9 +346,7 @@ public final class SbcCommands {
       try {
         lu.store().read(disk, offset, half);
         int base = data.readerIndex();
-        for (int j = 0; j < half; j++) {
-          if (disk.getByte(j) != data.getByte(base + j)) throw CheckCondition.miscompare(j);
-        }
+        compare(disk, data, base, half, 0);
         lu.store().write(data.slice(base + half, half), offset);
         if (force) lu.store().flush();
         return t.good(2 * half);
