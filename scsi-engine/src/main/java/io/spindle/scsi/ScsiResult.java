@@ -1,6 +1,8 @@
 package io.spindle.scsi;
 
 import io.netty.buffer.ByteBuf;
+import io.spindle.scsi.impl.CheckCondition;
+import io.spindle.scsi.impl.SenseData;
 
 /**
  * How a command ended: SCSI status, sense data for CHECK CONDITION, Data-In, and the
@@ -19,6 +21,15 @@ public record ScsiResult(int status, ByteBuf sense, ByteBuf dataIn, int residual
 
   public static ScsiResult good(ByteBuf dataIn, int residual) {
     return new ScsiResult(ScsiStatus.GOOD, null, dataIn, residual, false);
+  }
+
+  /**
+   * CHECK CONDITION, HARDWARE ERROR / INTERNAL TARGET FAILURE (44h/00h, fixed format): for a
+   * transport whose command could not be carried out by the engine at all.
+   */
+  public static ScsiResult internalTargetFailure() {
+    ByteBuf sense = SenseData.build(CheckCondition.of(SenseData.HARDWARE_ERROR, 0x44, 0x00), false);
+    return new ScsiResult(ScsiStatus.CHECK_CONDITION, sense, null, 0, false);
   }
 
   public static ScsiResult abortedTask() {

@@ -396,7 +396,7 @@ final class IscsiSession {
         task.complete(ar.result());
       } else {
         log.error("SCSI engine failed {} from peer={}", task, task.connection.peer, ar.cause());
-        task.complete(new ScsiResult(ScsiStatus.CHECK_CONDITION, hardwareErrorSense(), null, 0, false));
+        task.complete(ScsiResult.internalTargetFailure());
       }
     });
   }
@@ -414,13 +414,6 @@ final class IscsiSession {
       i += (total + 3) & ~3;
     }
     return Unpooled.EMPTY_BUFFER;
-  }
-
-  /** Sense for a command the engine could not carry out: HARDWARE ERROR / INTERNAL TARGET FAILURE (44h/00h). */
-  private static ByteBuf hardwareErrorSense() {
-    ByteBuf s = Unpooled.buffer(18).writeZero(18);
-    s.setByte(0, 0x70).setByte(2, 0x04).setByte(7, 10).setByte(12, 0x44).setByte(13, 0x00);
-    return s;
   }
 
   private void dataOut(IscsiConnection from, DataOutPdu pdu, boolean digestError) {
