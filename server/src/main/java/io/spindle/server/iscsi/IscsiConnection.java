@@ -490,9 +490,11 @@ final class IscsiConnection implements DatamoverListener {
     service.loginEnded(this);
     sendLoginResponse(req, true, loginStage, 3, answers, s.tsih);
     // Digests and the receive limit apply from the first PDU after the final Login Response.
+    // RDMAExtensions tells an iSER datamover that logged in over the byte stream (RFC 5046 §5) to
+    // move to RDMA mode now.
     dm.noticeKeyValues(new DatamoverKeys(params.headerDigest(), params.dataDigest(),
         params.targetMaxRecvDataSegmentLength(), params.initiatorMaxRecvDataSegmentLength(),
-        s.params.errorRecoveryLevel()));
+        s.params.errorRecoveryLevel(), params.rdmaExtensions()));
     dm.enableDatamover();
     log.info("login ok peer={} {} cid={} {} {}", peer, s.describe(), cid, s.params, params);
     service.observer().loginSucceeded(peer, s.initiatorName, s.target == null ? null : s.target.name(),

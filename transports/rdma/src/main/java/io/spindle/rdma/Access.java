@@ -12,7 +12,13 @@ public enum Access {
   /** A peer may read the region with RDMA Read. */
   REMOTE_READ,
   /** A peer may write the region with RDMA Write. */
-  REMOTE_WRITE;
+  REMOTE_WRITE,
+  /**
+   * Not a right but a registration mode, as verbs' IBV_ACCESS_ZERO_BASED: the region's tagged
+   * offsets start at 0 ({@link MemoryRegion#address()} is 0). RFC 5046 iSER advertises STags
+   * without base offsets and so needs it. Providers that cannot do it ignore it.
+   */
+  ZERO_BASED;
 
   public static Set<Access> of(Access first, Access... rest) {
     return EnumSet.of(first, rest);

@@ -54,6 +54,16 @@ public interface RdmaConnection {
    */
   Future<Void> connect(SocketAddress remote, Buffer privateData);
 
+  /**
+   * Active side on a TCP connection the ULP opened and used in streaming mode (RFC 5044 §7.1; iSER
+   * as RFC 5046 §5): sends the MPA Request on {@code socket} and negotiates as {@link #connect}.
+   * The provider's decoder goes in front of {@code "handler"} and takes the socket's handlers;
+   * remove the ULP's decoder right after this call. Providers without streaming mode fail.
+   */
+  default Future<Void> connect(io.vertx.core.internal.net.NetSocketInternal socket, Buffer privateData) {
+    return Future.failedFuture(new UnsupportedOperationException("this RDMA provider has no streaming mode"));
+  }
+
   void postReceive(ReceiveRequest request);
 
   void postSend(SendRequest request);

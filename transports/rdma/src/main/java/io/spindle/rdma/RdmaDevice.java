@@ -32,6 +32,17 @@ public interface RdmaDevice {
    */
   Future<RdmaListener> listen(SocketAddress address, Handler<ConnectionRequest> handler);
 
+  /**
+   * Listens as {@link #listen(SocketAddress, Handler)}, and hands connections that do not start with
+   * an MPA Request to {@code streaming} (RFC 5044 §7.1 streaming mode before MPA; RFC 5046 iSER).
+   * Providers whose connection manager has no streaming mode (verbs over rdma_cm) never call it:
+   * this default ignores {@code streaming}.
+   */
+  default Future<RdmaListener> listen(SocketAddress address, Handler<ConnectionRequest> handler,
+      Handler<StreamingConnection> streaming) {
+    return listen(address, handler);
+  }
+
   /** Closes listeners the device opened; established connections are not touched. */
   Future<Void> close();
 }

@@ -81,6 +81,15 @@ public final class IserDatamoverConnection implements DatamoverConnection {
   private int initiatorRecvDataSegmentLength = IserOptions.DEFAULT_MAX_RECV_DATA_SEGMENT_LENGTH;
   private long nextWrId = 1L << 32;
   private boolean terminated;
+  /**
+   * RFC 5046 connection style (login in byte-stream mode, then MPA): the first iSER message must be
+   * the initiator's Hello (RFC 5046 §10.1.3), and nothing is sent before the HelloReply.
+   */
+  private final boolean helloFirst;
+  private final Promise<Void> hello = Promise.promise();
+  /** RDMA Reads this side keeps outstanding: the queue pair's ORD, lowered to the Hello's iSER-IRD. */
+  private int readLimit;
+  private int readsPosted;
 
   /** The initiator's buffers for one task, from the iSER header of its SCSI Command (RFC 7145 §9.2). */
   private static final class TaskBuffers {
@@ -103,11 +112,24 @@ public final class IserDatamoverConnection implements DatamoverConnection {
    */
   public IserDatamoverConnection(String transport, RdmaConnection rdma, ProtectionDomain pd, IserOptions options,
       boolean peerAllowsSendWithInvalidate) {
+    this(transport, rdma, pd, options, peerAllowsSendWithInvalidate, options.headerFormat(), false);
+  }
+
+  /**
+   * As above, with the header layout and the RFC 5046 Hello rule chosen per connection.
+   *
+   * @param helloFirst RFC 5046 style: the first message must be a Hello ({@link #helloDone()})
+   */
+  IserDatamoverConnection(String transport, RdmaConnection rdma, ProtectionDomain pd, IserOptions options,
+      boolean peerAllowsSendWithInvalidate, IserHeader.Format format, boolean helloFirst) {
     this.transport = transport;
     this.rdma = rdma;
     this.pd = pd;
     this.options = options;
-    this.format = options.headerFormat();
+    this.format = format;
+    this.helloFirst = helloFirst;
+    this.readLimit = Integer.MAX_VALUE;
+    if (!helloFirst) hello.tryComplete();
     this.sendWithInvalidate = options.sendWithInvalidate() && peerAllowsSendWithInvalidate;
     this.bufferSize = format.length + MAX_HEADERS + options.maxRecvDataSegmentLength();
     this.sendQueueDepth = options.queuePairOptions().sendQueueDepth();
@@ -115,6 +137,14 @@ public final class IserDatamoverConnection implements DatamoverConnection {
     rdma.completionHandler(this::completion);
     rdma.eventHandler(this::event);
     for (int i = 0; i < options.receiveBuffers(); i++) postReceive(i);
+  }
+
+  /**
+   * Completes once the HelloReply accepting the initiator's Hello was posted (RFC 5046 style), at
+   * once otherwise; fails when the Hello was refused or the connection ended first.
+   */
+  public Future<Void> helloDone() {
+    return hello.future();
   }
 
   /** Whether this connection answers with Send with Invalidate (both ends agreed). */
@@ -159,6 +189,7 @@ public final class IserDatamoverConnection implements DatamoverConnection {
       return;
     }
     posted--;
+    if (wc.opcode() == WorkCompletion.Opcode.RDMA_READ) readsPosted--;
     Consumer<WorkCompletion> c = pending.remove(wc.wrId());
     if (c != null) c.accept(wc);
     drainBacklog();
@@ -166,27 +197,34 @@ public final class IserDatamoverConnection implements DatamoverConnection {
 
   /** Posts now when the send queue has room and nothing waits before it, else queues (see {@link #backlog}). */
   private void submit(Object request) {
-    if (!backlog.isEmpty() || posted >= sendQueueDepth) {
+    if (!backlog.isEmpty() || !roomFor(request)) {
       backlog.add(request);
       return;
     }
     postNow(request);
   }
 
+  /** Send queue room, and for a Read the iSER-ORD (RFC 5046 §10.1.3: at most the initiator's iSER-IRD). */
+  private boolean roomFor(Object request) {
+    return posted < sendQueueDepth && (!(request instanceof ReadRequest) || readsPosted < readLimit);
+  }
+
   private void postNow(Object request) {
     posted++;
+    if (request instanceof ReadRequest) readsPosted++;
     try {
       if (request instanceof SendRequest s) rdma.postSend(s);
       else if (request instanceof WriteRequest w) rdma.postWrite(w);
       else rdma.postRead((ReadRequest) request);
     } catch (RuntimeException e) {
       posted--;
+      if (request instanceof ReadRequest) readsPosted--;
       throw e;
     }
   }
 
   private void drainBacklog() {
-    while (!backlog.isEmpty() && posted < sendQueueDepth) {
+    while (!backlog.isEmpty() && roomFor(backlog.peek())) {
       Object request = backlog.poll();
       try {
         postNow(request);
@@ -226,6 +264,17 @@ public final class IserDatamoverConnection implements DatamoverConnection {
     IserHeader header = IserHeader.decode(message, format);
     if (header == null) {
       fail("iSER message of " + wc.byteLength() + " bytes is shorter than the iSER header");
+      return;
+    }
+    if (helloFirst && !hello.future().isComplete()) {
+      if (header.opcode() == IserHeader.HELLO) {
+        hello(message, index);
+      } else {
+        // RFC 5046 §10.1.3: after the transition the initiator's first iSER message is the Hello.
+        postReceive(index);
+        fail("protocol error: the first iSER message after the transition to RDMA mode has opcode 0x"
+            + Integer.toHexString(header.opcode()) + ", not a Hello (RFC 5046 §10.1.3)");
+      }
       return;
     }
     switch (header.opcode()) {
@@ -275,26 +324,41 @@ public final class IserDatamoverConnection implements DatamoverConnection {
     return b;
   }
 
-  /** RFC 5046 §9.3-9.4: answer a Hello with our versions and ORD; reject a version we lack. */
+  /**
+   * RFC 5046 §9.3-9.4, §10.1.3: answer a Hello with our version and iSER-ORD (at most the
+   * initiator's iSER-IRD), or with the reject flag set when we speak none of its versions or when
+   * its iSER-IRD is 0 (a target must RDMA Read every Data-Out it solicits, so it cannot work
+   * without Reads); a rejected connection is then closed.
+   */
   private void hello(ByteBuf message, int index) {
     message.readerIndex(0);
-    IserHello.Hello hello = IserHello.Hello.decode(message, format);
+    IserHello.Hello h = IserHello.Hello.decode(message, format);
     postReceive(index);
-    if (hello == null) {
+    if (h == null) {
       fail("truncated iSER Hello");
       return;
     }
     int ours = format == IserHeader.Format.RFC5046 ? IserHello.VERSION_RFC5046 : IserHello.VERSION_RFC7145;
-    boolean reject = ours < hello.minVersion() || ours > hello.maxVersion();
+    boolean badVersion = ours < h.minVersion() || ours > h.maxVersion();
+    boolean reject = badVersion || (helloFirst && h.ird() == 0);
+    int ord = Math.min(rdma.ord(), Math.max(h.ird(), 1));
     ByteBuf reply = PooledByteBufAllocator.DEFAULT.directBuffer(format.length);
-    new IserHello.HelloReply(reject, ours, ours, Math.min(rdma.ord(), Math.max(hello.ird(), 1))).encode(reply, format);
+    new IserHello.HelloReply(reject, ours, ours, reject ? 0 : ord).encode(reply, format);
     long wrId = nextWrId++;
     pending.put(wrId, wc -> { });
     submit(SendRequest.of(wrId, reply));
     if (reject) {
-      log.warn("iSER connection {}: Hello for versions {}..{}, we speak {}; rejected", remoteAddress(),
-          hello.minVersion(), hello.maxVersion(), ours);
+      String why = badVersion ? "Hello for iSER versions " + h.minVersion() + ".." + h.maxVersion() + ", we speak " + ours
+          : "Hello with iSER-IRD 0, but the target RDMA Reads all Data-Out";
+      log.warn("iSER connection {}: {}; HelloReply rejects it, closing", remoteAddress(), why);
+      hello.tryFail(why);
       terminate();
+      return;
+    }
+    if (helloFirst) {
+      // RFC 5046 §10.1.3: the iSER-ORD we announced bounds the Reads we keep outstanding.
+      readLimit = ord;
+      hello.tryComplete();
     }
   }
 
@@ -307,6 +371,7 @@ public final class IserDatamoverConnection implements DatamoverConnection {
   private void terminated(String reason) {
     if (terminated) return;
     terminated = true;
+    hello.tryFail("connection ended: " + reason);
     tasks.clear();
     while (!backlog.isEmpty()) flush(backlog.poll(), "connection terminated");
     if (listener != null) listener.connectionTerminateNotify(reason);
@@ -414,7 +479,10 @@ public final class IserDatamoverConnection implements DatamoverConnection {
           : "task 0x" + Integer.toHexString(itt) + " has no Write STag for offset " + offset);
     }
     // RFC 7145 §7.3.5: the Write Base Offset names the first byte after the unsolicited data.
-    long remote = t.header.writeBaseOffset() + (offset - t.unsolicited);
+    // RFC 5046 §9.2 has no base offsets: the Write STag is zero-based over the whole Data-Out
+    // buffer, so the tagged offset is the buffer offset itself.
+    long remote = format == IserHeader.Format.RFC5046 ? offset
+        : t.header.writeBaseOffset() + (offset - t.unsolicited);
     MemoryRegion sink = pd.allocate(length, Access.of(Access.LOCAL_WRITE));
     long lun = r2t.lun();
     int ttt = r2t.ttt();

@@ -74,6 +74,8 @@ final class IwarpConnection implements RdmaConnection {
 
   // Passive side.
   private Handler<ConnectionRequest> requestHandler;
+  /** Told why negotiation ended before a request was decided (streaming-mode switch), or null. */
+  private Handler<String> requestFailed;
   private MpaFrame request;
   private Request pendingRequest;
   /** RFC 5044 §7.1.2: the responder sends no FPDU before the initiator's first one (or its RTR). */
@@ -144,10 +146,16 @@ final class IwarpConnection implements RdmaConnection {
     return c;
   }
 
+  /**
+   * Passive side on an accepted socket: waits for the MPA Request.
+   *
+   * @param failed told why, when the stream ends before a request reached {@code handler}; may be null
+   */
   static void passive(IwarpDevice device, ContextInternal context, NetSocketInternal socket,
-      Handler<ConnectionRequest> handler) {
+      Handler<ConnectionRequest> handler, Handler<String> failed) {
     IwarpConnection c = new IwarpConnection(device, context);
     c.requestHandler = handler;
+    c.requestFailed = failed;
     c.state = State.CONNECTING;
     c.transmitHeld = true;
     c.attach(socket);
@@ -281,20 +289,40 @@ final class IwarpConnection implements RdmaConnection {
         connectPromise.tryFail(ar.cause());
         return;
       }
-      attach((NetSocketInternal) ar.result());
-      MpaFrame req;
-      if (iw.mpaRevision() == 2) {
-        // RFC 6581 §5: our IRD and ORD; in peer-to-peer mode offer a zero-length RDMA Write RTR.
-        int irdWord = (options.ird() & MpaFrame.IRD_ORD_MASK) | (iw.peerToPeer() ? MpaFrame.IRD_PEER_TO_PEER : 0);
-        int ordWord = (options.ord() & MpaFrame.IRD_ORD_MASK) | (iw.peerToPeer() ? MpaFrame.ORD_ZERO_LENGTH_WRITE_RTR : 0);
-        req = MpaFrame.withIrdOrd(false, iw.crc(), false, irdWord, ordWord, pd);
-      } else {
-        req = new MpaFrame(false, false, iw.crc(), false, false, 1, pd);
-      }
-      writeRaw(req.encode(alloc()), true);
-      startTimer("MPA Reply");
+      sendRequest((NetSocketInternal) ar.result(), pd);
     });
     return connectPromise.future();
+  }
+
+  @Override
+  public Future<Void> connect(NetSocketInternal streaming, Buffer privateData) {
+    checkContext();
+    if (!active || state != State.IDLE) throw new IllegalStateException("connect on a " + state + " connection");
+    if (!streaming.channelHandlerContext().channel().eventLoop().inEventLoop()) {
+      throw new IllegalArgumentException("the socket belongs to another event loop than " + context);
+    }
+    byte[] pd = checkedPrivateData(privateData);
+    state = State.CONNECTING;
+    connectPromise = context.promise();
+    // RFC 5044 §7.1: after streaming mode the initiator starts MPA with its Request, as on a new stream.
+    sendRequest(streaming, pd);
+    return connectPromise.future();
+  }
+
+  /** Active side: takes the socket and sends the MPA Request (RFC 5044 §7.1.1, RFC 6581 §5). */
+  private void sendRequest(NetSocketInternal s, byte[] pd) {
+    attach(s);
+    MpaFrame req;
+    if (iw.mpaRevision() == 2) {
+      // RFC 6581 §5: our IRD and ORD; in peer-to-peer mode offer a zero-length RDMA Write RTR.
+      int irdWord = (options.ird() & MpaFrame.IRD_ORD_MASK) | (iw.peerToPeer() ? MpaFrame.IRD_PEER_TO_PEER : 0);
+      int ordWord = (options.ord() & MpaFrame.IRD_ORD_MASK) | (iw.peerToPeer() ? MpaFrame.ORD_ZERO_LENGTH_WRITE_RTR : 0);
+      req = MpaFrame.withIrdOrd(false, iw.crc(), false, irdWord, ordWord, pd);
+    } else {
+      req = new MpaFrame(false, false, iw.crc(), false, false, 1, pd);
+    }
+    writeRaw(req.encode(alloc()), true);
+    startTimer("MPA Reply");
   }
 
   private void received(Object msg) {
@@ -515,6 +543,7 @@ final class IwarpConnection implements RdmaConnection {
     }
     if (pendingRequest != null) pendingRequest = null;
     if (!wasConnecting || active) eventHandler.handle(new ConnectionEvent(type, terminate, detail));
+    if (wasConnecting && !active && requestFailed != null) requestFailed.handle(detail);
     flushAll(terminate);
     if (socket != null) closeAfterWrites();
   }

@@ -8,6 +8,7 @@ import io.spindle.rdma.QueuePairOptions;
 import io.spindle.rdma.RdmaConnection;
 import io.spindle.rdma.RdmaDevice;
 import io.spindle.rdma.RdmaListener;
+import io.spindle.rdma.StreamingConnection;
 import io.vertx.core.DeploymentOptions;
 import io.vertx.core.Future;
 import io.vertx.core.Handler;
@@ -81,7 +82,8 @@ final class IwarpDevice implements RdmaDevice {
       int index = nextIndex.getAndIncrement() & 0xffffff;
       if (index == 0) continue;
       int stag = (index << 8) | (random.nextInt(255) + 1);
-      long address = (0x100L + index) << 32;
+      // Access.ZERO_BASED: tagged offsets from 0 (RFC 5046 iSER's STags carry no base offset).
+      long address = access.contains(Access.ZERO_BASED) ? 0 : (0x100L + index) << 32;
       SoftMemoryRegion mr = new SoftMemoryRegion(pd, stag, address, buffer, access);
       if (regions.putIfAbsent(stag, mr) == null) return mr;
     }
@@ -108,13 +110,19 @@ final class IwarpDevice implements RdmaDevice {
 
   @Override
   public Future<RdmaListener> listen(SocketAddress address, Handler<ConnectionRequest> handler) {
+    return listen(address, handler, null);
+  }
+
+  @Override
+  public Future<RdmaListener> listen(SocketAddress address, Handler<ConnectionRequest> handler,
+      Handler<StreamingConnection> streaming) {
     // Vert.x shares one listening socket among servers on the same (host, port); for port 0 a
     // negative port is the key that makes the instances share one random port.
     int port = address.port() == 0 ? RANDOM_PORT_KEYS.decrementAndGet() : address.port();
     String host = address.host() == null ? "0.0.0.0" : address.host();
     List<IwarpListenerVerticle> created = new CopyOnWriteArrayList<>();
     return vertx.deployVerticle(() -> {
-      IwarpListenerVerticle v = new IwarpListenerVerticle(this, host, port, handler);
+      IwarpListenerVerticle v = new IwarpListenerVerticle(this, host, port, handler, streaming);
       created.add(v);
       return v;
     }, new DeploymentOptions().setInstances(options.instances())).<RdmaListener>map(id -> {

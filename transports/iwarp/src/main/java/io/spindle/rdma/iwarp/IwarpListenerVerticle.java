@@ -1,6 +1,7 @@
 package io.spindle.rdma.iwarp;
 
 import io.spindle.rdma.ConnectionRequest;
+import io.spindle.rdma.StreamingConnection;
 import io.vertx.core.Future;
 import io.vertx.core.Handler;
 import io.vertx.core.VerticleBase;
@@ -16,21 +17,31 @@ final class IwarpListenerVerticle extends VerticleBase {
   private final String host;
   private final int port;
   private final Handler<ConnectionRequest> handler;
+  /** Null when every connection must start with an MPA Request. */
+  private final Handler<StreamingConnection> streaming;
   private NetServer server;
 
-  IwarpListenerVerticle(IwarpDevice device, String host, int port, Handler<ConnectionRequest> handler) {
+  IwarpListenerVerticle(IwarpDevice device, String host, int port, Handler<ConnectionRequest> handler,
+      Handler<StreamingConnection> streaming) {
     this.device = device;
     this.host = host;
     this.port = port;
     this.handler = handler;
+    this.streaming = streaming;
   }
 
   @Override
   public Future<?> start() {
     server = vertx.createNetServer(new NetServerOptions().setHost(host).setPort(port).setTcpNoDelay(true)
         .setTcpKeepAlive(true).setReuseAddress(true));
-    server.connectHandler(socket -> IwarpConnection.passive(device, (ContextInternal) vertx.getOrCreateContext(),
-        (NetSocketInternal) socket, handler));
+    server.connectHandler(socket -> {
+      ContextInternal context = (ContextInternal) vertx.getOrCreateContext();
+      if (streaming == null) {
+        IwarpConnection.passive(device, context, (NetSocketInternal) socket, handler, null);
+      } else {
+        MpaSniffer.install(device, context, (NetSocketInternal) socket, handler, streaming);
+      }
+    });
     return server.listen();
   }
 
