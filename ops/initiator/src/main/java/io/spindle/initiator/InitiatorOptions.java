@@ -73,12 +73,30 @@ public final class InitiatorOptions {
   private ChapIdentity targetChap;
   private List<ChapAlgorithm> chapAlgorithms = ChapAuthenticator.DEFAULT_ALGORITHMS;
   private String transport = DEFAULT_TRANSPORT;
+  private String iserStyle = DEFAULT_ISER_STYLE;
+  private int iserHelloMaxVersion = ISER_VERSION_RFC5046;
+  private int iserHelloMinVersion = ISER_VERSION_RFC5046;
+  private boolean iserHello = true;
 
   /** iSCSI over TCP. */
   public static final String TRANSPORT_TCP = "tcp";
   /** iSER (RFC 7145) over the software iWARP RNIC. */
   public static final String TRANSPORT_ISER_IWARP = "iser-iwarp";
   public static final String DEFAULT_TRANSPORT = TRANSPORT_TCP;
+  /**
+   * iSER connection style of RFC 7145 and Linux: the RDMA connection first (MPA with the iSER CM
+   * private data), then login in iSER-assisted mode, as Sends.
+   */
+  public static final String ISER_STYLE_RFC7145 = "rfc7145";
+  /**
+   * iSER connection style of RFC 5046 §5: plain TCP, login in byte-stream mode offering
+   * RDMAExtensions=Yes, then MPA on the same connection, the iSER Hello / HelloReply exchange, and
+   * full feature phase with RFC 5046's 12-byte iSER header (zero-based STags).
+   */
+  public static final String ISER_STYLE_RFC5046 = "rfc5046";
+  public static final String DEFAULT_ISER_STYLE = ISER_STYLE_RFC7145;
+  /** The iSER version RFC 5046 §9.3 defines, which the RFC 5046 style's Hello announces. */
+  public static final int ISER_VERSION_RFC5046 = 1;
 
   public InitiatorOptions() {
   }
@@ -108,6 +126,10 @@ public final class InitiatorOptions {
     targetChap = other.targetChap;
     chapAlgorithms = other.chapAlgorithms;
     transport = other.transport;
+    iserStyle = other.iserStyle;
+    iserHelloMaxVersion = other.iserHelloMaxVersion;
+    iserHelloMinVersion = other.iserHelloMinVersion;
+    iserHello = other.iserHello;
   }
 
   /** {@value #TRANSPORT_TCP} or {@value #TRANSPORT_ISER_IWARP}. */
@@ -131,6 +153,65 @@ public final class InitiatorOptions {
 
   public boolean isIser() {
     return TRANSPORT_ISER_IWARP.equals(transport);
+  }
+
+  /** {@value #ISER_STYLE_RFC7145} (default) or {@value #ISER_STYLE_RFC5046}. */
+  public String getIserStyle() {
+    return iserStyle;
+  }
+
+  /**
+   * How an iSER connection is set up: {@value #ISER_STYLE_RFC7145} (RDMA first, login as Sends, as
+   * Linux does) or {@value #ISER_STYLE_RFC5046} (login over plain TCP, then MPA and Hello on the
+   * same connection). Both need an {@code iser-iwarp} portal; ignored for iSCSI/TCP.
+   */
+  public InitiatorOptions setIserStyle(String style) {
+    if (!ISER_STYLE_RFC7145.equals(style) && !ISER_STYLE_RFC5046.equals(style)) {
+      throw new IllegalArgumentException("iSER style \"" + style + "\" is not " + ISER_STYLE_RFC7145 + " or "
+          + ISER_STYLE_RFC5046);
+    }
+    this.iserStyle = style;
+    return this;
+  }
+
+  /** iSER in the RFC 5046 connection style. */
+  public boolean isIserRfc5046() {
+    return isIser() && ISER_STYLE_RFC5046.equals(iserStyle);
+  }
+
+  public int getIserHelloMaxVersion() {
+    return iserHelloMaxVersion;
+  }
+
+  public int getIserHelloMinVersion() {
+    return iserHelloMinVersion;
+  }
+
+  /**
+   * The iSER versions the RFC 5046 style's Hello announces (RFC 5046 §9.3, 4 bits each); default
+   * {@value #ISER_VERSION_RFC5046}..{@value #ISER_VERSION_RFC5046}. Other values are for tests of
+   * the target's HelloReply with the reject flag.
+   */
+  public InitiatorOptions setIserHelloVersions(int maxVersion, int minVersion) {
+    if (maxVersion < 0 || maxVersion > 15 || minVersion < 0 || minVersion > 15) {
+      throw new IllegalArgumentException("iSER versions are 4-bit values: " + maxVersion + ", " + minVersion);
+    }
+    this.iserHelloMaxVersion = maxVersion;
+    this.iserHelloMinVersion = minVersion;
+    return this;
+  }
+
+  public boolean isIserHello() {
+    return iserHello;
+  }
+
+  /**
+   * For tests of a broken initiator: false makes the RFC 5046 style skip the Hello, so its first
+   * iSER message is a command, which RFC 5046 §10.1.3 makes a protocol error. Default true.
+   */
+  public InitiatorOptions setIserHello(boolean send) {
+    this.iserHello = send;
+    return this;
   }
 
   public String getInitiatorName() {

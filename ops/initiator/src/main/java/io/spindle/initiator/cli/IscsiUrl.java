@@ -10,10 +10,15 @@ import java.net.URISyntaxException;
  * (RFC 7145) on the software iWARP RNIC; its default port is 3260 too (RFC 7145 uses iSCSI's port).
  *
  * @param transport {@code tcp} or {@code iser-iwarp} (see {@link InitiatorOptions#setTransport})
+ * @param iserStyle {@code rfc7145} or {@code rfc5046} (see {@link InitiatorOptions#setIserStyle})
  */
-public record IscsiUrl(String host, int port, String target, int lun, String transport) {
+public record IscsiUrl(String host, int port, String target, int lun, String transport, String iserStyle) {
 
   public static final int DEFAULT_PORT = 3260;
+
+  public IscsiUrl(String host, int port, String target, int lun, String transport) {
+    this(host, port, target, lun, transport, InitiatorOptions.DEFAULT_ISER_STYLE);
+  }
 
   public IscsiUrl(String host, int port, String target, int lun) {
     this(host, port, target, lun, InitiatorOptions.TRANSPORT_TCP);
@@ -21,7 +26,12 @@ public record IscsiUrl(String host, int port, String target, int lun, String tra
 
   /** The same address over another transport. */
   public IscsiUrl withTransport(String transport) {
-    return new IscsiUrl(host, port, target, lun, transport);
+    return new IscsiUrl(host, port, target, lun, transport, iserStyle);
+  }
+
+  /** The same address with another iSER connection style. */
+  public IscsiUrl withIserStyle(String style) {
+    return new IscsiUrl(host, port, target, lun, transport, style);
   }
 
   public static IscsiUrl parse(String url) {

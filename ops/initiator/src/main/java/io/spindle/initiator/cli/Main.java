@@ -41,6 +41,8 @@ public final class Main {
       "",
       "  URL is iscsi://host[:port]/target/lun (port 3260, LUN 0 by default), or iser://... for iSER",
       "  common: --initiator-name IQN, --transport tcp|iser-iwarp, -v (log recovery to stderr), --help",
+      "  iSER:   --iser-style rfc7145|rfc5046  rfc7145 (default, as Linux): RDMA connection first, login",
+      "          as iSER Sends; rfc5046: login over plain TCP, then MPA + iSER Hello on the same connection",
       "");
 
   private Main() {
@@ -79,6 +81,10 @@ public final class Main {
       if (opts.containsKey("transport")) {
         new InitiatorOptions().setTransport(opts.get("transport")); // checks the name
         url = url.withTransport(opts.get("transport"));
+      }
+      if (opts.containsKey("iser-style")) {
+        new InitiatorOptions().setIserStyle(opts.get("iser-style")); // checks the name
+        url = url.withIserStyle(opts.get("iser-style"));
       }
       switch (positional.get(0)) {
         case "verify":
@@ -129,7 +135,7 @@ public final class Main {
   }
 
   private static int discover(Vertx vertx, IscsiUrl url, Map<String, String> o, PrintStream out) {
-    IscsiInitiator ini = IscsiInitiator.create(vertx, options(o).setTransport(url.transport()));
+    IscsiInitiator ini = IscsiInitiator.create(vertx, options(o).setTransport(url.transport()).setIserStyle(url.iserStyle()));
     try {
       for (DiscoveredTarget t : Await.result(ini.discover(url.host(), url.port()))) {
         if (t.addresses().isEmpty()) out.println(t.name());
@@ -142,7 +148,7 @@ public final class Main {
   }
 
   private static int read(Vertx vertx, IscsiUrl url, Map<String, String> o, PrintStream out) {
-    IscsiInitiator ini = IscsiInitiator.create(vertx, options(o).setTransport(url.transport()));
+    IscsiInitiator ini = IscsiInitiator.create(vertx, options(o).setTransport(url.transport()).setIserStyle(url.iserStyle()));
     try {
       Session s = Await.result(ini.login(url.host(), url.port(), requireTarget(url)));
       try {
@@ -169,7 +175,7 @@ public final class Main {
     String file = o.get("file");
     if (file == null) throw new IllegalArgumentException("write needs --file");
     byte[] bytes = Files.readAllBytes(Path.of(file));
-    IscsiInitiator ini = IscsiInitiator.create(vertx, options(o).setTransport(url.transport()));
+    IscsiInitiator ini = IscsiInitiator.create(vertx, options(o).setTransport(url.transport()).setIserStyle(url.iserStyle()));
     try {
       Session s = Await.result(ini.login(url.host(), url.port(), requireTarget(url)));
       try {

@@ -91,6 +91,7 @@ public final class VerifyWorkload {
         .setSessionRecovery(true)
         .setCommandTimeoutMillis(30_000);
     o.setTransport(s.url().transport());
+    o.setIserStyle(s.url().iserStyle());
     if (corrupt) {
       // iSER carries no digests (RFC 7145 §6.1): there is nothing to corrupt.
       if (o.isIser()) throw new IllegalArgumentException("digest corruption needs the tcp transport");

@@ -88,6 +88,8 @@ public final class ConnectionImpl implements Connection {
   private Listener listener;
   private Throwable closeReason;
   private boolean closing;
+  /** RFC 5046 iSER: turns the logged-in byte stream into an iSER connection; null for the other wires. */
+  private java.util.function.Function<Boolean, Future<Void>> enableDatamover;
 
   ConnectionImpl(ContextInternal context, CodecLimits limits) {
     this.context = context;
@@ -181,6 +183,40 @@ public final class ConnectionImpl implements Connection {
 
   ContextInternal context() {
     return context;
+  }
+
+  /** Sets what {@link #enableDatamover} does (RFC 5046 style iSER). */
+  void onEnableDatamover(java.util.function.Function<Boolean, Future<Void>> step) {
+    this.enableDatamover = step;
+  }
+
+  /**
+   * Enable_Datamover on the initiator (RFC 5047 §3.2.7), called by the login once the final Login
+   * Response arrived: nothing for iSCSI/TCP and RFC 7145 iSER; for RFC 5046 iSER the move to MPA and
+   * the Hello exchange, which must succeed before the session may use the connection.
+   *
+   * @param rdmaExtensions the login's RDMAExtensions outcome
+   */
+  Future<Void> enableDatamover(boolean rdmaExtensions) {
+    if (enableDatamover == null) return Future.succeededFuture();
+    return enableDatamover.apply(rdmaExtensions);
+  }
+
+  /** The socket under the iSCSI/TCP codec; only while the wire is the byte stream. */
+  NetSocketInternal byteStreamSocket() {
+    if (!(wire instanceof TcpWire t)) throw new IllegalStateException("not a byte-stream connection");
+    return t.socket;
+  }
+
+  /**
+   * Takes the iSCSI/TCP codec out of the socket's pipeline (RFC 5046: after the final Login Response
+   * the stream carries MPA). Call after the RDMA provider put its decoder in, so buffered bytes reach it.
+   */
+  void removeByteStreamCodec() {
+    ChannelPipeline pipeline = byteStreamSocket().channelHandlerContext().pipeline();
+    pipeline.remove("iscsi-handoff");
+    pipeline.remove("iscsi-encoder");
+    pipeline.remove("iscsi-decoder");
   }
 
   CodecLimits limits() {

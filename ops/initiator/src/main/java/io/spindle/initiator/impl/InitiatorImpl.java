@@ -22,6 +22,8 @@ import java.util.concurrent.atomic.AtomicInteger;
 /** {@link IscsiInitiator} over one Vert.x {@link NetClient}; every connection gets a fresh event-loop context. */
 public final class InitiatorImpl implements IscsiInitiator {
 
+  private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(InitiatorImpl.class);
+
   private final VertxInternal vertx;
   private final InitiatorOptions options;
   private final NetClient client;
@@ -52,6 +54,18 @@ public final class InitiatorImpl implements IscsiInitiator {
 
   private Future<ConnectionImpl> open(ContextInternal context, String host, int port) {
     if (!options.isIser()) return ConnectionImpl.connect(context, client, host, port);
+    if (options.isIserRfc5046()) {
+      // RFC 5046 §5: login over plain TCP; the final Login Response turns the stream into iSER.
+      return rdmaDevice().compose(device -> ConnectionImpl.connect(context, client, host, port).map(c -> {
+        c.onEnableDatamover(rdma -> {
+          if (rdma) return IserWire.upgrade(c, device, options);
+          // RFC 5046 §5.1: RDMAExtensions=No (always so in discovery) leaves traditional iSCSI mode.
+          log.warn("{}: RDMAExtensions=No, the connection stays iSCSI/TCP", c);
+          return Future.succeededFuture();
+        });
+        return c;
+      }));
+    }
     return rdmaDevice().compose(device -> IserWire.connect(context, device, host, port));
   }
 

@@ -10,6 +10,7 @@ import io.spindle.iscsi.pdu.Pdu;
 import io.spindle.iscsi.pdu.Pdus;
 import io.spindle.iscsi.pdu.ScsiCommandPdu;
 import io.spindle.iscsi.pdu.ScsiResponsePdu;
+import io.spindle.initiator.InitiatorOptions;
 import io.spindle.rdma.Access;
 import io.spindle.rdma.ConnectionEvent;
 import io.spindle.rdma.MemoryRegion;
@@ -55,8 +56,9 @@ final class IserWire implements ConnectionImpl.Wire {
   static final int RECEIVE_BUFFERS = 128;
   /** RDMA Reads the target may have outstanding against our Data-Out buffers (our IRD). */
   static final int IRD = 16;
-  private static final IserHeader.Format FORMAT = IserHeader.Format.RFC7145;
-  private static final int BUFFER_SIZE = FORMAT.length + Pdu.BHS_LENGTH + 255 * 4 + RECV_DATA_SEGMENT_LENGTH;
+  /** Room for the longer (RFC 7145) header, so one ring layout serves both styles. */
+  private static final int BUFFER_SIZE = IserHeader.Format.RFC7145.length + Pdu.BHS_LENGTH + 255 * 4
+      + RECV_DATA_SEGMENT_LENGTH;
 
   private final ConnectionImpl owner;
   private final RdmaConnection rdma;
@@ -66,6 +68,12 @@ final class IserWire implements ConnectionImpl.Wire {
   private final Map<Long, Promise<Void>> pending = new HashMap<>();
   private long nextWrId = 1L << 32;
   private boolean closed;
+  /** RFC 7145's 28-byte header, or RFC 5046's 12-byte one (rfc5046 style). */
+  private final IserHeader.Format format;
+  /** RFC 5046 style: buffers are registered zero-based, the header has no base offsets. */
+  private final boolean rfc5046;
+  /** RFC 5046 §10.1.3: set while our Hello waits for the target's HelloReply. */
+  private Promise<Void> helloReply;
 
   /** A task's registered buffers. */
   private static final class Task {
@@ -87,8 +95,10 @@ final class IserWire implements ConnectionImpl.Wire {
     }
   }
 
-  private IserWire(ConnectionImpl owner, RdmaDevice device) {
+  private IserWire(ConnectionImpl owner, RdmaDevice device, IserHeader.Format format) {
     this.owner = owner;
+    this.format = format;
+    this.rfc5046 = format == IserHeader.Format.RFC5046;
     this.pd = device.allocateProtectionDomain();
     this.rdma = device.createConnection(pd, new QueuePairOptions().ird(IRD).ord(1)
         .receiveQueueDepth(RECEIVE_BUFFERS).sendQueueDepth(4 * RECEIVE_BUFFERS));
@@ -105,7 +115,7 @@ final class IserWire implements ConnectionImpl.Wire {
       ConnectionImpl c = new ConnectionImpl(context, new CodecLimits());
       IserWire w;
       try {
-        w = new IserWire(c, device);
+        w = new IserWire(c, device, IserHeader.Format.RFC7145);
       } catch (RuntimeException e) {
         promise.fail(e);
         return;
@@ -126,6 +136,41 @@ final class IserWire implements ConnectionImpl.Wire {
     return promise.future();
   }
 
+  /**
+   * RFC 5046 §5.1, §10.1.3: the login has ended in byte-stream mode with RDMAExtensions=Yes, so the
+   * same TCP connection moves to MPA (we send the MPA Request), then our Hello announces our iSER
+   * version and iSER-IRD and the target's HelloReply must accept it before the session may use the
+   * connection. From here on the connection's wire is this one, with RFC 5046's 12-byte header.
+   * Runs on the connection's context.
+   */
+  static Future<Void> upgrade(ConnectionImpl c, RdmaDevice device, InitiatorOptions options) {
+    IserWire w;
+    try {
+      w = new IserWire(c, device, IserHeader.Format.RFC5046);
+    } catch (RuntimeException e) {
+      return Future.failedFuture(e);
+    }
+    Future<Void> connected;
+    try {
+      // RFC 5046 defines no MPA private data for iSER.
+      connected = w.rdma.connect(c.byteStreamSocket(), io.vertx.core.buffer.Buffer.buffer());
+      c.removeByteStreamCodec();
+    } catch (RuntimeException e) {
+      w.pd.close();
+      return Future.failedFuture(e);
+    }
+    c.wire(w);
+    return connected.compose(v -> {
+      if (!options.isIserHello()) return Future.succeededFuture(); // a broken initiator, for tests
+      w.helloReply = Promise.promise();
+      ByteBuf hello = PooledByteBufAllocator.DEFAULT.directBuffer(w.format.length);
+      new IserHello.Hello(options.getIserHelloMaxVersion(), options.getIserHelloMinVersion(), IRD)
+          .encode(hello, w.format);
+      w.write(hello).onFailure(err -> w.helloReply.tryFail(err));
+      return w.helloReply.future();
+    });
+  }
+
   private void postReceive(int index) {
     rdma.postReceive(new ReceiveRequest(index, ring, index * BUFFER_SIZE, BUFFER_SIZE));
   }
@@ -141,14 +186,18 @@ final class IserWire implements ConnectionImpl.Wire {
   public void prepareTask(int itt, ByteBuf dataOut, int unsolicited, int expectedDataIn) {
     Task old = tasks.remove(itt);
     if (old != null) old.deregister();
-    MemoryRegion read = expectedDataIn > 0
-        ? pd.allocate(expectedDataIn, Access.of(Access.LOCAL_WRITE, Access.REMOTE_WRITE)) : null;
+    // RFC 5046 §9.2: STags without base offsets, so the regions are zero-based.
+    MemoryRegion read = expectedDataIn > 0 ? pd.allocate(expectedDataIn, rfc5046
+        ? Access.of(Access.LOCAL_WRITE, Access.REMOTE_WRITE, Access.ZERO_BASED)
+        : Access.of(Access.LOCAL_WRITE, Access.REMOTE_WRITE)) : null;
     MemoryRegion write = null;
     if (dataOut != null && dataOut.readableBytes() > unsolicited) {
       // The region covers the whole Data-Out; the Write Base Offset skips the unsolicited part.
       ByteBuf slice = dataOut.retainedSlice();
       try {
-        write = pd.register(slice, Access.of(Access.REMOTE_READ)); // the region retains what it needs
+        // The region retains what it needs. RFC 5046: zero-based, the target reads at the buffer offset.
+        write = pd.register(slice, rfc5046 ? Access.of(Access.REMOTE_READ, Access.ZERO_BASED)
+            : Access.of(Access.REMOTE_READ));
       } finally {
         slice.release();
       }
@@ -201,9 +250,9 @@ final class IserWire implements ConnectionImpl.Wire {
               t.read == null ? 0 : t.read.stag(), t.read == null ? 0 : t.read.address());
         }
       }
-      ByteBuf head = PooledByteBufAllocator.DEFAULT.directBuffer(FORMAT.length + Pdu.BHS_LENGTH
+      ByteBuf head = PooledByteBufAllocator.DEFAULT.directBuffer(format.length + Pdu.BHS_LENGTH
           + pdu.ahs().readableBytes());
-      header.encode(head, FORMAT);
+      header.encode(head, format);
       head.writeBytes(pdu.bhs(), pdu.bhs().readerIndex(), Pdu.BHS_LENGTH);
       head.writeBytes(pdu.ahs(), pdu.ahs().readerIndex(), pdu.ahs().readableBytes());
       if (!pdu.data().isReadable()) return head;
@@ -236,10 +285,16 @@ final class IserWire implements ConnectionImpl.Wire {
     }
     int index = (int) wc.wrId();
     ByteBuf message = ring.buffer().slice(index * BUFFER_SIZE, wc.byteLength());
-    IserHeader header = IserHeader.decode(message, FORMAT);
+    IserHeader header = IserHeader.decode(message, format);
+    if (helloReply != null && !helloReply.future().isComplete()) {
+      message.readerIndex(0);
+      postReceive(index);
+      helloReply(header, message);
+      return;
+    }
     if (header != null && header.opcode() == IserHeader.HELLO_REPLY) {
       // RFC 5046 §9.4: we never send Hello, so a HelloReply answers raw bytes a test sent; say what it said.
-      IserHello.HelloReply reply = IserHello.HelloReply.decode(message.readerIndex(0), FORMAT);
+      IserHello.HelloReply reply = IserHello.HelloReply.decode(message.readerIndex(0), format);
       postReceive(index);
       fail("iSER HelloReply: " + (reply.reject() ? "rejected" : "accepted") + ", target iSER version "
           + reply.maxVersion() + ", ORD " + reply.ord());
@@ -273,6 +328,27 @@ final class IserWire implements ConnectionImpl.Wire {
       return;
     }
     owner.onMessage(pdu);
+  }
+
+  /**
+   * RFC 5046 §10.1.3: the first message after our Hello must be the HelloReply. A reject ends the
+   * connection; so does an iSER-ORD above our iSER-IRD (the target would overrun our Read queue).
+   */
+  private void helloReply(IserHeader header, ByteBuf message) {
+    Promise<Void> p = helloReply;
+    if (header == null || header.opcode() != IserHeader.HELLO_REPLY) {
+      p.tryFail(new IllegalStateException("protocol error: expected the iSER HelloReply, received iSER opcode "
+          + (header == null ? "(short message)" : "0x" + Integer.toHexString(header.opcode()))));
+      return;
+    }
+    IserHello.HelloReply reply = IserHello.HelloReply.decode(message, format);
+    if (reply.reject()) {
+      p.tryFail(new IllegalStateException("iSER HelloReply: rejected, target iSER version " + reply.maxVersion()));
+    } else if (reply.ord() > IRD) {
+      p.tryFail(new IllegalStateException("iSER HelloReply: iSER-ORD " + reply.ord() + " exceeds our iSER-IRD " + IRD));
+    } else {
+      p.tryComplete();
+    }
   }
 
   /** RFC 7145 §7.3.9: the target may invalidate the task's STag with the response; only that one. */

@@ -98,6 +98,10 @@ final class LoginExchange implements ConnectionImpl.Listener {
       // Data-Out Sends (InitialR2T=Yes): each would take one of the target's receive buffers.
       ops.rdmaExtensions(true).initiatorRecvDataSegmentLength(IserWire.RECV_DATA_SEGMENT_LENGTH)
           .targetRecvDataSegmentLength((1 << 24) - 1).initialR2T(true).headerDigest("None").dataDigest("None");
+      if (o.isIserRfc5046()) {
+        // RFC 7145 §6.7 (RFC 5046 §6.7): our receive ring bounds the unexpected PDUs the target sends.
+        ops.maxOutstandingUnexpectedPdus(IserWire.RECEIVE_BUFFERS);
+      }
     }
     return ops;
   }
@@ -322,12 +326,21 @@ final class LoginExchange implements ConnectionImpl.Listener {
       failAndClose(new LoginException(e.getMessage()));
       return;
     }
-    cancelTimer();
-    connection.listener(null);
     // RFC 7143 §11.13: a new session's TSIH comes from the final response; a further connection keeps the session's.
     int tsih = leading() ? r.tsih() : request.tsih();
-    promise.complete(new Result(request.isid(), tsih, request.cid(), request.cmdSn(), expStatSn, r.expCmdSn(),
-        r.maxCmdSn(), params));
+    Result result = new Result(request.isid(), tsih, request.cid(), request.cmdSn(), expStatSn, r.expCmdSn(),
+        r.maxCmdSn(), params);
+    // RFC 5046 iSER: the connection moves to RDMA mode before it is usable (the login timer still runs).
+    connection.enableDatamover(negotiator.connectionParameters().rdmaExtensions()).onComplete(ar -> {
+      if (ar.failed()) {
+        failAndClose(new LoginException(ar.cause().getMessage()));
+        return;
+      }
+      if (promise.future().isComplete()) return;
+      cancelTimer();
+      connection.listener(null);
+      promise.complete(result);
+    });
   }
 
   private NegotiatedParameters parameters() {
