@@ -55,8 +55,13 @@ final class MpaSniffer extends ByteToMessageDecoder {
 
   static void install(IwarpDevice device, ContextInternal context, NetSocketInternal socket,
       Handler<ConnectionRequest> requests, Handler<StreamingConnection> streaming) {
-    socket.channelHandlerContext().pipeline().addBefore("handler", "iwarp-sniffer",
-        new MpaSniffer(device, context, socket, requests, streaming));
+    MpaSniffer sniffer = new MpaSniffer(device, context, socket, requests, streaming);
+    // A peer that leaves before its first bytes: no timer, no log line. The side chosen later sets its own.
+    socket.closeHandler(v -> {
+      sniffer.decided = true;
+      device.vertx().cancelTimer(sniffer.timer);
+    });
+    socket.channelHandlerContext().pipeline().addBefore("handler", "iwarp-sniffer", sniffer);
   }
 
   @Override
