@@ -302,7 +302,11 @@ public final class LogicalUnitImpl implements LogicalUnit {
 
   /**
    * The oldest pending unit attention for this nexus, removed from the queue when {@code take}.
-   * A nexus seen for the first time starts with POWER ON, RESET (SAM-5 §6.3.1).
+   * A nexus seen for the first time starts without one: unit attentions report events (resets,
+   * changed parameters, preempted reservations) to the I_T nexuses that existed when they
+   * happened, and a nexus formed later has missed none (LIO behaves the same). Reporting POWER ON
+   * to every new session instead made initiators that reconnect under a new ISID — libiscsi does
+   * after a dropped connection — meet a unit attention on every reconnect.
    */
   UnitAttention unitAttention(Nexus nexus, boolean take) {
     if (quiet == nexus) return null;
@@ -311,9 +315,7 @@ public final class LogicalUnitImpl implements LogicalUnit {
 
   private synchronized UnitAttention unitAttentionLocked(Nexus nexus, boolean take) {
     String port = nexus.initiatorPort();
-    if (knownNexuses.add(port)) {
-      unitAttentions.computeIfAbsent(port, k -> new ArrayDeque<>()).add(UnitAttention.POWER_ON);
-    }
+    knownNexuses.add(port);
     Deque<UnitAttention> q = unitAttentions.get(port);
     if (q == null || q.isEmpty()) {
       quiet = nexus;

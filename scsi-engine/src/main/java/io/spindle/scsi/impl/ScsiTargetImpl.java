@@ -1,6 +1,7 @@
 package io.spindle.scsi.impl;
 
 import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufUtil;
 import io.spindle.scsi.Nexus;
 import io.spindle.scsi.ScsiCommand;
 import io.spindle.scsi.ScsiResult;
@@ -173,6 +174,12 @@ public final class ScsiTargetImpl implements ScsiTarget {
     if (task.aborted() && !r.aborted()) {
       r.release();
       r = ScsiResult.abortedTask();
+    }
+    if (r.status() != ScsiStatus.GOOD && log.isDebugEnabled()) {
+      // SPINDLE_LOG_LEVEL=debug: why a command did not succeed, named by nexus and task tag.
+      log.debug("{} tag=0x{} {}: status 0x{} sense {}", task.nexus().initiatorPort(), Long.toHexString(task.tag()),
+          OpcodeTable.name(task.opcode()), Integer.toHexString(r.status()),
+          r.sense() == null ? "none" : ByteBufUtil.hexDump(r.sense()));
     }
     task.complete(r);
     LogicalUnitImpl lu = task.lu();

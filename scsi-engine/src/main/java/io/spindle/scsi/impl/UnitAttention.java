@@ -2,7 +2,6 @@ package io.spindle.scsi.impl;
 
 /** A pending unit attention condition (SAM-5 §5.14): its additional sense code. */
 record UnitAttention(int asc, int ascq) {
-  static final UnitAttention POWER_ON = new UnitAttention(0x29, 0x00);
   static final UnitAttention BUS_DEVICE_RESET = new UnitAttention(0x29, 0x03);
   static final UnitAttention I_T_NEXUS_LOSS = new UnitAttention(0x29, 0x07);
   static final UnitAttention MODE_PARAMETERS_CHANGED = new UnitAttention(0x2A, 0x01);

@@ -55,7 +55,7 @@ abstract class EngineTestBase {
     engine = ScsiEngine.create(vertx, 2);
     lu = await(engine.openLogicalUnit(options()));
     target = engine.createTarget("iqn.t", Map.of(0, lu));
-    // Consume the power-on unit attentions.
+    // Make both nexuses known to the LU, so that unit attentions raised later reach them.
     run(N1, cdb(0x00, 6), null, 0, false);
     run(N2, cdb(0x00, 6), null, 0, false);
   }

@@ -80,15 +80,14 @@ class SpcCommandsTest extends EngineTestBase {
   }
 
   @Test
-  void unitAttentionOncePerNexus() throws Exception {
+  void newNexusStartsWithoutUnitAttentionAndSeesLaterOnesOnce() throws Exception {
     var n3 = new io.spindle.scsi.Nexus("iqn.i3", "iqn.i3,i,0x3", "iqn.t,t,0x1", 1);
-    Outcome o = run(n3, cdb(0x00, 6), null, 0, false);
-    assertCheck(o, SenseData.UNIT_ATTENTION, 0x29);
     assertGood(run(n3, cdb(0x00, 6), null, 0, false));
-    // INQUIRY does not consume or report it.
-    var n4 = new io.spindle.scsi.Nexus("iqn.i4", "iqn.i4,i,0x4", "iqn.t,t,0x1", 1);
-    assertGood(run(n4, inquiry(false, 0, 36), null, 36, true));
-    assertCheck(run(n4, cdb(0x00, 6), null, 0, false), SenseData.UNIT_ATTENTION, 0x29);
+    ((LogicalUnitImpl) lu).capacityChanged(BLOCKS);
+    // INQUIRY neither reports nor consumes it (SAM-5 §5.14); the next command reports it once.
+    assertGood(run(n3, inquiry(false, 0, 36), null, 36, true));
+    assertCheck(run(n3, cdb(0x00, 6), null, 0, false), SenseData.UNIT_ATTENTION, 0x2A);
+    assertGood(run(n3, cdb(0x00, 6), null, 0, false));
   }
 
   @Test
@@ -151,6 +150,8 @@ class SpcCommandsTest extends EngineTestBase {
     var n5 = new io.spindle.scsi.Nexus("iqn.i5", "iqn.i5,i,0x5", "iqn.t,t,0x1", 1);
     byte[] c = cdb(0x03, 6);
     c[4] = 18;
+    assertGood(run(n5, cdb(0x00, 6), null, 0, false));
+    ((LogicalUnitImpl) lu).capacityChanged(BLOCKS);
     Outcome o = run(n5, c, null, 18, true);
     assertGood(o);
     assertEquals(SenseData.UNIT_ATTENTION, o.data()[2] & 0x0F);

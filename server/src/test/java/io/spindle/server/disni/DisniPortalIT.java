@@ -89,8 +89,9 @@ class DisniPortalIT {
     initiator = IscsiInitiator.create(vertx, new InitiatorOptions());
     Session s = Await.result(initiator.login("127.0.0.1", port, TARGET));
     try {
-      // The first command reports the POWER ON unit attention (SAM-5 §5.14); the second is good.
-      Await.result(s.testUnitReady(0)).close();
+      try (ScsiResponse t = Await.result(s.testUnitReady(0))) {
+        assertTrue(t.isGood(), "a new session starts without a unit attention: " + t);
+      }
       byte[] data = new byte[64 * 1024];
       new Random(9).nextBytes(data);
       try (ScsiResponse w = Await.result(s.write(0, 8, Unpooled.wrappedBuffer(data.clone()), BLOCK))) {

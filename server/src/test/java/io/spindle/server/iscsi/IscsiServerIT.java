@@ -82,7 +82,7 @@ class IscsiServerIT {
     return b;
   }
 
-  /** Logs in and consumes the POWER ON unit attention (SAM-5 §5.14) each LUN reports once per nexus. */
+  /** Logs in and consumes any unit attention an earlier test raised (reported once per nexus, SAM-5 §5.14). */
   static Session login(IscsiInitiator ini, long isid) {
     Session s = isid == 0 ? Await.result(ini.login("127.0.0.1", port, TARGET))
         : Await.result(ini.login("127.0.0.1", port, TARGET, isid));

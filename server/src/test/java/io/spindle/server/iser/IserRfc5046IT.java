@@ -74,7 +74,7 @@ class IserRfc5046IT {
     for (int i = 0; i < 2; i++) {
       try (ScsiResponse r = Await.result(s.testUnitReady(0))) {
         if (r.isGood()) return s;
-        assertEquals(0x06, r.senseKey(), "TEST UNIT READY: " + r); // SAM-5 §5.14: POWER ON reported once
+        assertEquals(0x06, r.senseKey(), "TEST UNIT READY: " + r); // a reset by an earlier test, reported once (SAM-5 §5.14)
       }
     }
     return s;

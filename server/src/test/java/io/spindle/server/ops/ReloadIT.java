@@ -100,7 +100,7 @@ class ReloadIT {
     return server.boundPortals().get(host + ":0").port();
   }
 
-  /** Logs in and clears the power-on unit attention of LUN 0. */
+  /** Logs in; LUN 0 answers TEST UNIT READY (a unit attention an earlier test raised is consumed). */
   Session login(String host, long isid) {
     Session s = Await.result(initiator.login(host, port(host), TARGET, isid));
     try (ScsiResponse r = Await.result(s.testUnitReady(0))) {

@@ -114,7 +114,7 @@ class ChapLoginIT {
     return e.statusClass() << 8 | e.statusDetail();
   }
 
-  /** Writes a block at {@code lba} and reads it back; the first command may meet the power-on unit attention. */
+  /** Writes a block at {@code lba} and reads it back; a unit attention left by an earlier test is consumed first. */
   private static void writeAndRead(Session s, int lun, long lba, long seed) {
     try (ScsiResponse r = Await.result(s.testUnitReady(lun))) {
       assertTrue(r.isGood() || r.senseKey() == 0x06, "TEST UNIT READY: " + r);

@@ -110,7 +110,7 @@ public final class VerifyWorkload {
         try {
           cap = Await.result(session.readCapacity16(s.url().lun()));
         } catch (ScsiStatusException e) {
-          // SAM-5 §5.14: a pending unit attention (power on, reset) is reported once; ask again.
+          // SAM-5 §5.14: a pending unit attention (reset, changed parameters) is reported once; ask again.
           if (i >= 3 || e.senseKey() != UNIT_ATTENTION) throw e;
         }
       }

@@ -28,6 +28,8 @@ public final class TargetNegotiator {
   private final List<Pair> queued = new ArrayList<>();
   private boolean firstText = true;
   private boolean operationalSent;
+  /** MaxRecvDataSegmentLength has been declared on this connection. */
+  private boolean maxRecvDeclared;
   private boolean loginDone;
 
   /** A negotiator for a new session's leading connection. */
@@ -95,6 +97,11 @@ public final class TargetNegotiator {
     if (stage == Stage.OPERATIONAL && !operationalSent) {
       operationalSent = true;
       out.addAll(ownOperationalKeys(true));
+    } else if (operationalSent && !maxRecvDeclared && !n.rdmaExtensions()) {
+      // The initiator answered No to the iSER-assisted mode the target offered: the connection
+      // stays a byte stream, MaxRecvDataSegmentLength applies again (RFC 7145 §6.2 no longer
+      // holds) and the target declares it now (RFC 7143 §13.12).
+      out.add(declareMaxRecv());
     }
     out.addAll(queued);
     queued.clear();
@@ -131,6 +138,14 @@ public final class TargetNegotiator {
     return new Reply(p.answers, p.authentication, p.sendTargets);
   }
 
+  /** RFC 7143 §13.12: the target declares what it can receive; until then 8192 holds. */
+  private Pair declareMaxRecv() {
+    String mrdsl = n.local(Key.MAX_RECV_DATA_SEGMENT_LENGTH);
+    n.ownMaxRecv = (int) Values.parseNumber(mrdsl);
+    maxRecvDeclared = true;
+    return new Pair(Key.MAX_RECV_DATA_SEGMENT_LENGTH.wireName, mrdsl);
+  }
+
   /** The target's declaration and the offers it must make (RFC 7143 §6.3), computed when {@code record}. */
   private List<Pair> ownOperationalKeys(boolean record) {
     List<Pair> out = new ArrayList<>();
@@ -149,9 +164,7 @@ public final class TargetNegotiator {
     if (n.rdmaExtensions()) {
       // RFC 7145 §6.2: MaxRecvDataSegmentLength is irrelevant in iSER-assisted mode; not declared.
     } else if (record) {
-      // RFC 7143 §13.12: the target declares what it can receive; until then 8192 holds.
-      n.ownMaxRecv = (int) Values.parseNumber(mrdsl);
-      out.add(new Pair(Key.MAX_RECV_DATA_SEGMENT_LENGTH.wireName, mrdsl));
+      out.add(declareMaxRecv());
     } else if (Values.parseNumber(mrdsl) != 8192) {
       out.add(new Pair(Key.MAX_RECV_DATA_SEGMENT_LENGTH.wireName, mrdsl));
     }

@@ -85,10 +85,15 @@ class IserKeysTest {
     Map<String, String> reply = map(t.login(Stage.OPERATIONAL, List.of(new Pair("InitiatorName", IQN_I),
         new Pair("TargetName", IQN_T))).pairs());
     assertEquals("Yes", reply.get("RDMAExtensions"));
+    assertNull(reply.get("MaxRecvDataSegmentLength"), "irrelevant while iSER-assisted mode is offered");
     assertFalse(t.canTransit());
-    t.login(Stage.OPERATIONAL, List.of(new Pair("RDMAExtensions", "No")));
+    Map<String, String> second = map(t.login(Stage.OPERATIONAL, List.of(new Pair("RDMAExtensions", "No"))).pairs());
     assertTrue(t.canTransit());
     assertFalse(t.connectionParameters().rdmaExtensions());
+    // Refused: the connection stays a byte stream and the target declares what it can receive.
+    String declared = second.get("MaxRecvDataSegmentLength");
+    assertEquals(new OperationalOptions().snapshot().get(Key.MAX_RECV_DATA_SEGMENT_LENGTH), declared);
+    assertEquals(Integer.parseInt(declared), t.connectionParameters().targetMaxRecvDataSegmentLength());
   }
 
   @Test
