@@ -391,14 +391,7 @@ final class IscsiSession {
     }
     IscsiTask task = new IscsiTask(from, this, cmd, cdb, ownsCdb, attr);
     tasks.put(task.itt, task);
-    target.scsi().execute(task).onComplete(ar -> {
-      if (ar.succeeded()) {
-        task.complete(ar.result());
-      } else {
-        log.error("SCSI engine failed {} from peer={}", task, task.connection.peer, ar.cause());
-        task.complete(ScsiResult.internalTargetFailure());
-      }
-    });
+    target.scsi().execute(task, task::complete);
   }
 
   /** The Extended CDB AHS (type 1, RFC 7143 §11.2.2.3) continuation bytes; empty if none; null if malformed. */
