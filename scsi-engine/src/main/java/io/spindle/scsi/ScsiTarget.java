@@ -1,6 +1,7 @@
 package io.spindle.scsi;
 
 import io.vertx.core.Future;
+import java.util.function.Consumer;
 
 /**
  * A SCSI target device: the logical units one iSCSI target exposes, with their task sets.
@@ -17,6 +18,15 @@ public interface ScsiTarget {
    * It fails only when the command could not be carried out at all (engine closed).
    */
   Future<ScsiResult> execute(ScsiCommand command);
+
+  /**
+   * Executes a command (SAM-5 §5.1) and hands its outcome to {@code done} on the command's
+   * context: the transport's per-command path, without a future (a promise and its listener per
+   * command showed up as about 10% of the event loop's samples in the 4 KiB profile). {@code done}
+   * is called exactly once; a command the engine could not carry out at all (engine closed) gets
+   * {@link ScsiResult#internalTargetFailure()}. The receiver owns the result's buffers.
+   */
+  void execute(ScsiCommand command, Consumer<ScsiResult> done);
 
   /**
    * A task management function (SAM-5 §7). {@code referencedTaskTag} is used by ABORT TASK and

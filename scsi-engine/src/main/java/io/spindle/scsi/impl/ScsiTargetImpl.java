@@ -20,6 +20,7 @@ import java.util.Collections;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
+import java.util.function.Consumer;
 import java.util.function.Predicate;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -60,10 +61,25 @@ public final class ScsiTargetImpl implements ScsiTarget {
   @Override
   public Future<ScsiResult> execute(ScsiCommand command) {
     if (engine.closed()) return Future.failedFuture("SCSI engine closed");
+    Promise<ScsiResult> p = Promise.promise();
+    execute(command, p::complete);
+    return p.future();
+  }
+
+  @Override
+  public void execute(ScsiCommand command, Consumer<ScsiResult> done) {
+    if (engine.closed()) {
+      onContext(command.context(), () -> done.accept(ScsiResult.internalTargetFailure()));
+      return;
+    }
     int lun = LunAddressing.decode(command.lun());
-    Task task = new Task(command, lun < 0 ? null : luns.get(lun), this);
-    onContext(command.context(), () -> admit(task));
-    return task.result();
+    Task task = new Task(command, lun < 0 ? null : luns.get(lun), this, done);
+    Context ctx = command.context();
+    if (Vertx.currentContext() == ctx) {
+      admit(task);
+    } else {
+      ctx.runOnContext(v -> admit(task));
+    }
   }
 
   private static void onContext(Context ctx, Runnable r) {
@@ -138,9 +154,15 @@ public final class ScsiTargetImpl implements ScsiTarget {
       finish(task, checkCondition(task, c));
       return;
     } catch (RuntimeException e) {
-      f = Future.failedFuture(e);
+      finish(task, failure(task, e));
+      return;
     }
-    f.onComplete(ar -> finish(task, ar.succeeded() ? ar.result() : failure(task, ar.cause())));
+    if (f.isComplete()) {
+      // Inline stores (null, memory) complete at once: finish without a listener.
+      finish(task, f.succeeded() ? f.result() : failure(task, f.cause()));
+    } else {
+      f.onComplete(ar -> finish(task, ar.succeeded() ? ar.result() : failure(task, ar.cause())));
+    }
   }
 
   /** SAM-5 §5.2: NACA and LINK in the CONTROL byte are not supported. */

@@ -10,6 +10,7 @@ import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import java.util.concurrent.Callable;
+import java.util.function.Consumer;
 
 /**
  * One command in a logical unit's task set (SAM-5 §8): the command, its decoded CDB, and the
@@ -26,15 +27,17 @@ public final class Task {
   private final int cdbLength;
   private final LogicalUnitImpl lu;
   private final ScsiTargetImpl target;
-  private final Promise<ScsiResult> result = Promise.promise();
-  /** Made on first use (only aborts wait for it); guarded by {@code this}, as is {@code done}. */
+  /** Receives the outcome, once, on the command's context. */
+  private final Consumer<ScsiResult> done;
+  /** Made on first use (only aborts wait for it); guarded by {@code this}, as is {@code completed}. */
   private Promise<Void> ended;
-  private boolean done;
+  private boolean completed;
   /** Guarded by the task set's monitor. */
   boolean started;
   private volatile boolean aborted;
 
-  Task(ScsiCommand command, LogicalUnitImpl lu, ScsiTargetImpl target) {
+  Task(ScsiCommand command, LogicalUnitImpl lu, ScsiTargetImpl target, Consumer<ScsiResult> done) {
+    this.done = done;
     this.command = command;
     ByteBuf c = command.cdb();
     this.cdbLength = c.readableBytes();
@@ -97,41 +100,35 @@ public final class Task {
     aborted = true;
   }
 
-  Future<ScsiResult> result() {
-    return result.future();
-  }
-
   synchronized Future<Void> ended() {
     if (ended == null) {
       ended = Promise.promise();
-      if (done) ended.complete();
+      if (completed) ended.complete();
     }
     return ended.future();
   }
 
-  private void markEnded() {
+  /**
+   * Hands the outcome to the transport on the command's context; the first call wins (an abort
+   * may race the command's own end), later ones release their result and return false.
+   */
+  boolean complete(ScsiResult r) {
     Promise<Void> e;
     synchronized (this) {
-      done = true;
-      e = ended;
-    }
-    if (e != null) e.tryComplete();
-  }
-
-  /** Completes the execute future on the command's context; returns false if already done. */
-  boolean complete(ScsiResult r) {
-    Context ctx = context();
-    if (Vertx.currentContext() == ctx) {
-      if (!result.tryComplete(r)) {
+      if (completed) {
         r.release();
         return false;
       }
-    } else {
-      ctx.runOnContext(v -> {
-        if (!result.tryComplete(r)) r.release();
-      });
+      completed = true;
+      e = ended;
     }
-    markEnded();
+    Context ctx = context();
+    if (Vertx.currentContext() == ctx) {
+      done.accept(r);
+    } else {
+      ctx.runOnContext(v -> done.accept(r));
+    }
+    if (e != null) e.tryComplete();
     return true;
   }
 

@@ -391,14 +391,7 @@ final class IscsiSession {
     }
     IscsiTask task = new IscsiTask(from, this, cmd, cdb, ownsCdb, attr);
     tasks.put(task.itt, task);
-    target.scsi().execute(task).onComplete(ar -> {
-      if (ar.succeeded()) {
-        task.complete(ar.result());
-      } else {
-        log.error("SCSI engine failed {} from peer={}", task, task.connection.peer, ar.cause());
-        task.complete(ScsiResult.internalTargetFailure());
-      }
-    });
+    target.scsi().execute(task, task::complete);
   }
 
   /** The Extended CDB AHS (type 1, RFC 7143 §11.2.2.3) continuation bytes; empty if none; null if malformed. */
@@ -461,8 +454,8 @@ final class IscsiSession {
     task.result = new ScsiResult(result.status(), result.sense(), null, result.residual(), false);
     task.dataIn = data;
     if (data != null) {
-      task.dataInBytes = data.readableBytes();
-      planDataIn(task);
+      task.planDataIn(data.readableBytes(), task.connection.params.initiatorMaxRecvDataSegmentLength(),
+          params.maxBurstLength(), erl() > 0);
     }
     if (task.state == IscsiTask.State.WAITING_REASSIGN || task.connection.isClosed()) {
       task.state = IscsiTask.State.WAITING_REASSIGN;
@@ -471,29 +464,13 @@ final class IscsiSession {
     sendDataAndStatus(task, 0);
   }
 
-  /** Splits Data-In into PDUs by the initiator's MaxRecvDataSegmentLength and MaxBurstLength (RFC 7143 §11.7). */
-  private void planDataIn(IscsiTask task) {
-    int length = task.dataIn.readableBytes();
-    int maxSegment = task.connection.params.initiatorMaxRecvDataSegmentLength();
-    int burst = params.maxBurstLength();
-    for (int offset = 0; offset < length; ) {
-      int n = Math.min(Math.min(maxSegment, length - offset), burst - (offset % burst));
-      boolean last = offset + n == length;
-      // F ends each sequence (MaxBurstLength) and the last PDU (RFC 7143 §11.7.1).
-      int flags = last || (offset + n) % burst == 0 ? 0x80 : 0;
-      if (flags != 0 && !last && erl() > 0) flags |= DataInPdu.FLAG_ACK; // RFC 7143 §11.7.2
-      task.dataInPdus.add(new int[] {offset, n, flags});
-      offset += n;
-    }
-  }
-
   /** Sends Data-In from DataSN {@code fromDataSn}, then the status, on the task's connection. */
   private void sendDataAndStatus(IscsiTask task, int fromDataSn) {
     ScsiResult r = task.result;
     int residual = r.residual();
     boolean good = r.status() == ScsiStatus.GOOD && r.sense() == null;
     IscsiConnection c = task.connection;
-    int count = task.dataInPdus.size();
+    int count = task.dataInPduCount;
     for (int sn = fromDataSn; sn < count; sn++) {
       boolean collapse = sn == count - 1 && good;
       c.sendDataIn(dataInPdu(task, sn, collapse ? r : null), collapse ? task : null);
@@ -521,10 +498,10 @@ final class IscsiSession {
 
   /** Builds Data-In PDU {@code sn} of a task; with {@code status}, the final one carrying status. */
   DataInPdu dataInPdu(IscsiTask task, int sn, ScsiResult status) {
-    int[] plan = task.dataInPdus.get(sn);
     DataInPdu d = new DataInPdu();
     d.lun(task.lun()).itt(task.itt);
-    int flags = plan[2];
+    int flags = task.dataInFlags(sn);
+    int offset = task.dataInOffset(sn);
     if ((flags & DataInPdu.FLAG_ACK) != 0) {
       // A Data-In asking for DataACK carries a TTT the SNACK will echo (RFC 7143 §11.7.4).
       if (task.ackTag == RESERVED) task.ackTag = task.connection.nextTargetTransferTag();
@@ -533,8 +510,8 @@ final class IscsiSession {
     } else {
       d.ttt(RESERVED);
     }
-    d.dataSn(sn).bufferOffset(plan[0]);
-    d.data(task.dataIn.retainedSlice(task.dataIn.readerIndex() + plan[0], plan[1]));
+    d.dataSn(sn).bufferOffset(offset);
+    d.data(task.dataIn.retainedSlice(task.dataIn.readerIndex() + offset, task.dataInLength(sn)));
     d.finalBit((flags & 0x80) != 0);
     if (status != null) {
       int residual = status.residual();
@@ -613,14 +590,14 @@ final class IscsiSession {
         }
         if (t.hasDataIn() && t.dataIn != null) {
           int from0 = s.type() == SnackRequestPdu.R_DATA ? t.dataInAcknowledged : beg;
-          int end = s.type() == SnackRequestPdu.R_DATA || run == 0 ? t.dataInPdus.size() : beg + run;
-          if (from0 < 0 || end > t.dataInPdus.size() || from0 >= end) {
+          int end = s.type() == SnackRequestPdu.R_DATA || run == 0 ? t.dataInPduCount : beg + run;
+          if (from0 < 0 || end > t.dataInPduCount || from0 >= end) {
             from.reject(s, RejectPdu.SNACK_REJECT, "DataSN " + beg + "+" + run + " not sent for " + t);
             return;
           }
           for (int sn = from0; sn < end; sn++) {
             // Retransmitted Data-In keeps its DataSN; a PDU that carried status carries it again.
-            boolean collapse = sn == t.dataInPdus.size() - 1 && t.result.status() == ScsiStatus.GOOD
+            boolean collapse = sn == t.dataInPduCount - 1 && t.result.status() == ScsiStatus.GOOD
                 && t.result.sense() == null;
             DataInPdu d = dataInPdu(t, sn, collapse ? t.result : null);
             if (collapse) d.statSn(t.statSn);
@@ -722,7 +699,7 @@ final class IscsiSession {
     service.observer().taskManagement(target.name(), "TASK_REASSIGN", TaskMgmtResponsePdu.FUNCTION_COMPLETE);
     if (hadStatus) {
       // Data-In from the first unacknowledged DataSN, then status anew (RFC 7143 §6.2.2).
-      int fromSn = Math.min(Math.max(req.expDataSn(), t.dataInAcknowledged), t.dataInPdus.size());
+      int fromSn = Math.min(Math.max(req.expDataSn(), t.dataInAcknowledged), t.dataInPduCount);
       sendDataAndStatus(t, fromSn);
     } else if (t.hasDataOut()) {
       t.sendR2ts(); // recovery R2Ts for every byte not received

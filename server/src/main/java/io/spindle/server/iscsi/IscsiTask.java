@@ -5,6 +5,7 @@ import io.netty.buffer.CompositeByteBuf;
 import io.netty.buffer.Unpooled;
 import io.spindle.cluster.StateStore;
 import io.spindle.iscsi.negotiation.SessionParameters;
+import io.spindle.iscsi.pdu.DataInPdu;
 import io.spindle.iscsi.pdu.DataOutPdu;
 import io.spindle.iscsi.pdu.RejectPdu;
 import io.spindle.iscsi.pdu.ScsiCommandPdu;
@@ -76,7 +77,8 @@ final class IscsiTask implements ScsiCommand {
   State state = State.ACTIVE;
 
   // Data-Out placement (RFC 7143 §4.2.5.2): by offset, holes allowed until recovery R2Ts fill them.
-  private final TreeMap<Integer, ByteBuf> segments = new TreeMap<>();
+  // Made on the first placement: commands without Data-Out never need it.
+  private TreeMap<Integer, ByteBuf> segments;
   private int contiguous;
   private int receivedBytes;
   private final int unsolicitedLimit;
@@ -100,8 +102,14 @@ final class IscsiTask implements ScsiCommand {
   // What went back to the initiator.
   /** Data-Out/Data-In sequence numbers used: R2Ts and Data-In PDUs sent (ExpDataSN, RFC 7143 §11.4.8). */
   int dataSnCount;
-  /** Data-In PDUs sent, by DataSN: {offset, length, flags}. */
-  final List<int[]> dataInPdus = new ArrayList<>();
+  // How Data-In is cut into PDUs (RFC 7143 §11.7.1), computed per DataSN instead of stored:
+  // PDUs of dataInSegment bytes, each sequence ending at a MaxBurstLength boundary.
+  private int dataInSegment;
+  private int dataInBurst;
+  private int dataInPerBurst;
+  private boolean dataInAckRequests;
+  /** Data-In PDUs the data takes (DataSN 0 .. count - 1). */
+  int dataInPduCount;
   /** The Data-In bytes, kept for retransmission at ErrorRecoveryLevel &gt; 0. */
   ByteBuf dataIn;
   long dataInBytes;
@@ -316,7 +324,8 @@ final class IscsiTask implements ScsiCommand {
   private boolean place(int offset, ByteBuf data) {
     int length = data.readableBytes();
     if (length == 0) return true;
-    if (segments.isEmpty()) {
+    if (segments == null || segments.isEmpty()) {
+      if (segments == null) segments = new TreeMap<>();
       // The first segment (immediate data, usually all there is): nothing to overlap or join.
       segments.put(offset, data.retainedSlice());
       receivedBytes += length;
@@ -336,6 +345,7 @@ final class IscsiTask implements ScsiCommand {
 
   /** A view of placed bytes {@code [offset, offset + length)}, which must be contiguous. */
   private ByteBuf slice(int offset, int length) {
+    if (segments == null) return Unpooled.EMPTY_BUFFER; // nothing placed: only an empty range is contiguous
     Map.Entry<Integer, ByteBuf> first = segments.floorEntry(offset);
     if (first != null) {
       ByteBuf b = first.getValue();
@@ -445,9 +455,11 @@ final class IscsiTask implements ScsiCommand {
     unsolicitedDone = true;
     int end = Math.max(wantedEnd, nextR2tOffset);
     int at = 0;
-    for (Map.Entry<Integer, ByteBuf> e : segments.entrySet()) {
-      if (e.getKey() > at) recoveryRanges.add(new int[] {at, e.getKey() - at});
-      at = e.getKey() + e.getValue().readableBytes();
+    if (segments != null) {
+      for (Map.Entry<Integer, ByteBuf> e : segments.entrySet()) {
+        if (e.getKey() > at) recoveryRanges.add(new int[] {at, e.getKey() - at});
+        at = e.getKey() + e.getValue().readableBytes();
+      }
     }
     if (at < end) recoveryRanges.add(new int[] {at, end - at});
     nextR2tOffset = end;
@@ -459,6 +471,45 @@ final class IscsiTask implements ScsiCommand {
     cdb.getBytes(cdb.readerIndex(), c);
     return new StateStore.TaskSnapshot(itt, cmdSn, command.lun(), c, attribute.ordinal(), expectedLength,
         command.read(), command.write(), contiguous, dataInAcknowledged, failedCid);
+  }
+
+  // ---- Data-In (RFC 7143 §11.7) ----
+
+  /**
+   * Cuts {@code length} bytes of Data-In into PDUs of at most {@code maxSegment} bytes (the
+   * initiator's MaxRecvDataSegmentLength), each sequence ending at a {@code burst} boundary
+   * (MaxBurstLength). With {@code ackRequests} (ErrorRecoveryLevel &gt; 0) the last PDU of each
+   * sequence but the final one asks for DataACK (RFC 7143 §11.7.2).
+   */
+  void planDataIn(int length, int maxSegment, int burst, boolean ackRequests) {
+    dataInBytes = length;
+    dataInBurst = burst;
+    dataInSegment = Math.min(maxSegment, burst);
+    dataInPerBurst = (burst + dataInSegment - 1) / dataInSegment;
+    dataInAckRequests = ackRequests;
+    int tail = length % burst;
+    dataInPduCount = length / burst * dataInPerBurst + (tail + dataInSegment - 1) / dataInSegment;
+  }
+
+  /** Buffer offset of Data-In PDU {@code sn}. */
+  int dataInOffset(int sn) {
+    return (int) ((long) (sn / dataInPerBurst) * dataInBurst + (long) (sn % dataInPerBurst) * dataInSegment);
+  }
+
+  /** Length of Data-In PDU {@code sn}. */
+  int dataInLength(int sn) {
+    return (int) Math.min(dataInSegment, sequenceEnd(sn) - dataInOffset(sn));
+  }
+
+  /** Flags of Data-In PDU {@code sn}: F ends each sequence and the last PDU (RFC 7143 §11.7.1), A as planned. */
+  int dataInFlags(int sn) {
+    long end = dataInOffset(sn) + (long) dataInLength(sn);
+    if (end != sequenceEnd(sn)) return 0;
+    return end == dataInBytes || !dataInAckRequests ? 0x80 : 0x80 | DataInPdu.FLAG_ACK;
+  }
+
+  private long sequenceEnd(int sn) {
+    return Math.min((long) (sn / dataInPerBurst + 1) * dataInBurst, dataInBytes);
   }
 
   // ---- completion ----
@@ -495,8 +546,10 @@ final class IscsiTask implements ScsiCommand {
       dataIn.release();
       dataIn = null;
     }
-    segments.values().forEach(ByteBuf::release);
-    segments.clear();
+    if (segments != null) {
+      segments.values().forEach(ByteBuf::release);
+      segments.clear();
+    }
     command.release();
     if (ownsCdb) cdb.release();
   }

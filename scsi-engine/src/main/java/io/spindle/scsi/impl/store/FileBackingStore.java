@@ -30,15 +30,22 @@ public final class FileBackingStore implements BackingStore {
   private final long size;
   private final boolean thin;
   private final FileChannel channel;
+  /**
+   * The file's length, taken once at open: at least {@link #size} when writable (open grows the
+   * file), possibly less for a read-only one. Nothing here changes it later, so reads no longer
+   * ask the kernel (an fstat(2) per READ before).
+   */
+  private final long fileLength;
   /** Native descriptor for fallocate/lseek, or -1. */
   private final int fd;
   private volatile boolean punchHole;
 
-  private FileBackingStore(Path path, long size, boolean thin, FileChannel channel, int fd) {
+  private FileBackingStore(Path path, long size, boolean thin, FileChannel channel, long fileLength, int fd) {
     this.path = path;
     this.size = size;
     this.thin = thin;
     this.channel = channel;
+    this.fileLength = fileLength;
     this.fd = fd;
     this.punchHole = fd >= 0;
   }
@@ -67,6 +74,7 @@ public final class FileBackingStore implements BackingStore {
         ? FileChannel.open(path, StandardOpenOption.READ)
         : FileChannel.open(path, StandardOpenOption.READ, StandardOpenOption.WRITE, StandardOpenOption.CREATE);
     int fd = -1;
+    long fileLength;
     try {
       if (LinuxFiles.AVAILABLE) {
         try {
@@ -84,12 +92,13 @@ public final class FileBackingStore implements BackingStore {
       } else if (!readOnly && !thin && fd >= 0) {
         preallocate(fd, size);
       }
+      fileLength = ch.size();
     } catch (IOException | RuntimeException e) {
       ch.close();
       closeFd(fd);
       throw e;
     }
-    return new FileBackingStore(path, size, thin, ch, fd);
+    return new FileBackingStore(path, size, thin, ch, fileLength, fd);
   }
 
   /** ftruncate(2) upwards: the new range is a hole, nothing allocated (and GET LBA STATUS says so). */
@@ -132,10 +141,9 @@ public final class FileBackingStore implements BackingStore {
     int start = dst.writerIndex();
     dst.ensureWritable(length);
     ByteBuffer nio = dst.nioBuffer(start, length);
-    long fileSize = channel.size();
     while (nio.hasRemaining()) {
       long pos = offset + nio.position();
-      if (pos >= fileSize) {
+      if (pos >= fileLength) {
         // A read-only file shorter than the configured size reads as zeros past its end.
         while (nio.hasRemaining()) nio.put((byte) 0);
         break;

@@ -90,7 +90,9 @@ public final class PduDecoder extends ByteToMessageDecoder {
             + ", computed 0x" + Integer.toHexString(expected) + ")");
       }
     }
-    ByteBuf bhs = in.readRetainedSlice(Pdu.BHS_LENGTH);
+    // The BHS is copied (48 bytes) rather than sliced: see Pdu for why.
+    byte[] bhs = new byte[Pdu.BHS_LENGTH];
+    in.readBytes(bhs);
     ByteBuf ahs = ahsLength == 0 ? Unpooled.EMPTY_BUFFER : in.readRetainedSlice(ahsLength);
     if (headerDigest) in.skipBytes(4);
     ByteBuf data = dataLength == 0 ? Unpooled.EMPTY_BUFFER : in.readRetainedSlice(dataLength);

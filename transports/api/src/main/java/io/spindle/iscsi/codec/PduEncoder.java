@@ -82,13 +82,7 @@ public final class PduEncoder extends ChannelOutboundHandlerAdapter {
     int padding = PduDecoder.pad4(dataLength) - dataLength;
     boolean withDataDigest = dataDigest && dataLength > 0;
     ByteBuf header = alloc.directBuffer(headerLength + 4);
-    ByteBuf bhs = pdu.bhs();
-    if (bhs.hasArray()) {
-      // Built PDUs keep the BHS in a byte[]: copied straight, without NIO buffer views.
-      header.writeBytes(bhs.array(), bhs.arrayOffset() + bhs.readerIndex(), Pdu.BHS_LENGTH);
-    } else {
-      header.writeBytes(bhs, bhs.readerIndex(), Pdu.BHS_LENGTH);
-    }
+    pdu.writeBhs(header);
     if (ahs.isReadable()) header.writeBytes(ahs, ahs.readerIndex(), ahs.readableBytes());
     if (headerDigest) header.writeIntLE(Crc32c.of(header, 0, headerLength));
     out.add(header);

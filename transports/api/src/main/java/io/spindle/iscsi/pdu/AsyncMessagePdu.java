@@ -5,7 +5,7 @@ import io.netty.buffer.ByteBuf;
 /** Asynchronous Message, RFC 7143 §11.9. */
 public final class AsyncMessagePdu extends TargetPdu {
 
-  public AsyncMessagePdu(ByteBuf bhs, ByteBuf ahs, ByteBuf data) {
+  public AsyncMessagePdu(byte[] bhs, ByteBuf ahs, ByteBuf data) {
     super(bhs, ahs, data);
   }
 
@@ -27,7 +27,7 @@ public final class AsyncMessagePdu extends TargetPdu {
   }
 
   public AsyncMessagePdu asyncEvent(int v) {
-    bhs.setByte(36, v);
+    u8(36, v);
     return this;
   }
 
@@ -36,21 +36,21 @@ public final class AsyncMessagePdu extends TargetPdu {
   }
 
   public int parameter1() {
-    return bhs.getUnsignedShort(38);
+    return u16(38);
   }
 
   public AsyncMessagePdu parameters(int p1, int p2, int p3) {
-    bhs.setShort(38, p1);
-    bhs.setShort(40, p2);
-    bhs.setShort(42, p3);
+    u16(38, p1);
+    u16(40, p2);
+    u16(42, p3);
     return this;
   }
 
   public int parameter2() {
-    return bhs.getUnsignedShort(40);
+    return u16(40);
   }
 
   public int parameter3() {
-    return bhs.getUnsignedShort(42);
+    return u16(42);
   }
 }

@@ -5,7 +5,7 @@ import io.netty.buffer.ByteBuf;
 /** SCSI Data-In, RFC 7143 §11.7. */
 public final class DataInPdu extends TargetPdu {
 
-  public DataInPdu(ByteBuf bhs, ByteBuf ahs, ByteBuf data) {
+  public DataInPdu(byte[] bhs, ByteBuf ahs, ByteBuf data) {
     super(bhs, ahs, data);
   }
 
@@ -38,7 +38,7 @@ public final class DataInPdu extends TargetPdu {
     setFlag(1, FLAG_STATUS, true);
     setFlag(1, FLAG_OVERFLOW, overflow);
     setFlag(1, FLAG_UNDERFLOW, underflow);
-    bhs.setByte(3, scsiStatus);
+    u8(3, scsiStatus);
     int32(44, residual);
     return this;
   }

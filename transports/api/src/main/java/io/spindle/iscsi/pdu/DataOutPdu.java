@@ -5,7 +5,7 @@ import io.netty.buffer.ByteBuf;
 /** SCSI Data-Out, RFC 7143 §11.7. */
 public final class DataOutPdu extends InitiatorPdu {
 
-  public DataOutPdu(ByteBuf bhs, ByteBuf ahs, ByteBuf data) {
+  public DataOutPdu(byte[] bhs, ByteBuf ahs, ByteBuf data) {
     super(bhs, ahs, data);
   }
 

@@ -5,7 +5,7 @@ import io.netty.buffer.ByteBuf;
 /** A PDU sent by the initiator: CmdSN at bytes 24-27 and ExpStatSN at 28-31 (RFC 7143 §11.2.1). */
 public abstract class InitiatorPdu extends Pdu {
 
-  protected InitiatorPdu(ByteBuf bhs, ByteBuf ahs, ByteBuf data) {
+  protected InitiatorPdu(byte[] bhs, ByteBuf ahs, ByteBuf data) {
     super(bhs, ahs, data);
   }
 

@@ -5,7 +5,7 @@ import io.netty.buffer.ByteBuf;
 /** Login Request, RFC 7143 §11.12. */
 public final class LoginRequestPdu extends InitiatorPdu {
 
-  public LoginRequestPdu(ByteBuf bhs, ByteBuf ahs, ByteBuf data) {
+  public LoginRequestPdu(byte[] bhs, ByteBuf ahs, ByteBuf data) {
     super(bhs, ahs, data);
   }
 
@@ -43,7 +43,7 @@ public final class LoginRequestPdu extends InitiatorPdu {
   }
 
   public LoginRequestPdu stages(int csg, int nsg) {
-    bhs.setByte(1, (u8(1) & 0xf0) | ((csg & 3) << 2) | (nsg & 3));
+    u8(1, (u8(1) & 0xf0) | ((csg & 3) << 2) | (nsg & 3));
     return this;
   }
 
@@ -57,30 +57,30 @@ public final class LoginRequestPdu extends InitiatorPdu {
 
   /** ISID, the 6-byte initiator part of the session identifier (RFC 7143 §11.12.5). */
   public long isid() {
-    return ((long) bhs.getUnsignedShort(8) << 32) | bhs.getUnsignedInt(10);
+    return ((long) u16(8) << 32) | (int32(10) & 0xffffffffL);
   }
 
   public LoginRequestPdu isid(long isid) {
-    bhs.setShort(8, (int) (isid >>> 32));
-    bhs.setInt(10, (int) isid);
+    u16(8, (int) (isid >>> 32));
+    int32(10, (int) isid);
     return this;
   }
 
   public int tsih() {
-    return bhs.getUnsignedShort(14);
+    return u16(14);
   }
 
   public LoginRequestPdu tsih(int v) {
-    bhs.setShort(14, v);
+    u16(14, v);
     return this;
   }
 
   public int cid() {
-    return bhs.getUnsignedShort(20);
+    return u16(20);
   }
 
   public LoginRequestPdu cid(int v) {
-    bhs.setShort(20, v);
+    u16(20, v);
     return this;
   }
 }

@@ -5,7 +5,7 @@ import io.netty.buffer.ByteBuf;
 /** Login Response, RFC 7143 §11.13. */
 public final class LoginResponsePdu extends TargetPdu {
 
-  public LoginResponsePdu(ByteBuf bhs, ByteBuf ahs, ByteBuf data) {
+  public LoginResponsePdu(byte[] bhs, ByteBuf ahs, ByteBuf data) {
     super(bhs, ahs, data);
   }
 
@@ -41,13 +41,13 @@ public final class LoginResponsePdu extends TargetPdu {
   }
 
   public LoginResponsePdu stages(int csg, int nsg) {
-    bhs.setByte(1, (u8(1) & 0xf0) | ((csg & 3) << 2) | (nsg & 3));
+    u8(1, (u8(1) & 0xf0) | ((csg & 3) << 2) | (nsg & 3));
     return this;
   }
 
   public LoginResponsePdu versions(int max, int active) {
-    bhs.setByte(2, max);
-    bhs.setByte(3, active);
+    u8(2, max);
+    u8(3, active);
     return this;
   }
 
@@ -56,21 +56,21 @@ public final class LoginResponsePdu extends TargetPdu {
   }
 
   public long isid() {
-    return ((long) bhs.getUnsignedShort(8) << 32) | bhs.getUnsignedInt(10);
+    return ((long) u16(8) << 32) | (int32(10) & 0xffffffffL);
   }
 
   public LoginResponsePdu isid(long isid) {
-    bhs.setShort(8, (int) (isid >>> 32));
-    bhs.setInt(10, (int) isid);
+    u16(8, (int) (isid >>> 32));
+    int32(10, (int) isid);
     return this;
   }
 
   public int tsih() {
-    return bhs.getUnsignedShort(14);
+    return u16(14);
   }
 
   public LoginResponsePdu tsih(int v) {
-    bhs.setShort(14, v);
+    u16(14, v);
     return this;
   }
 
@@ -83,8 +83,8 @@ public final class LoginResponsePdu extends TargetPdu {
   }
 
   public LoginResponsePdu status(int statusClass, int statusDetail) {
-    bhs.setByte(36, statusClass);
-    bhs.setByte(37, statusDetail);
+    u8(36, statusClass);
+    u8(37, statusDetail);
     return this;
   }
 }

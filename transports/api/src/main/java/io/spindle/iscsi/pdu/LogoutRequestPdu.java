@@ -5,7 +5,7 @@ import io.netty.buffer.ByteBuf;
 /** Logout Request, RFC 7143 §11.14. */
 public final class LogoutRequestPdu extends InitiatorPdu {
 
-  public LogoutRequestPdu(ByteBuf bhs, ByteBuf ahs, ByteBuf data) {
+  public LogoutRequestPdu(byte[] bhs, ByteBuf ahs, ByteBuf data) {
     super(bhs, ahs, data);
   }
 
@@ -23,16 +23,16 @@ public final class LogoutRequestPdu extends InitiatorPdu {
   }
 
   public LogoutRequestPdu reasonCode(int v) {
-    bhs.setByte(1, 0x80 | (v & 0x7f));
+    u8(1, 0x80 | (v & 0x7f));
     return this;
   }
 
   public int cid() {
-    return bhs.getUnsignedShort(20);
+    return u16(20);
   }
 
   public LogoutRequestPdu cid(int v) {
-    bhs.setShort(20, v);
+    u16(20, v);
     return this;
   }
 }

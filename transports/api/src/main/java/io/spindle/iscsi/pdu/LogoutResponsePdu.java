@@ -5,7 +5,7 @@ import io.netty.buffer.ByteBuf;
 /** Logout Response, RFC 7143 §11.15. */
 public final class LogoutResponsePdu extends TargetPdu {
 
-  public LogoutResponsePdu(ByteBuf bhs, ByteBuf ahs, ByteBuf data) {
+  public LogoutResponsePdu(byte[] bhs, ByteBuf ahs, ByteBuf data) {
     super(bhs, ahs, data);
   }
 
@@ -24,21 +24,21 @@ public final class LogoutResponsePdu extends TargetPdu {
   }
 
   public LogoutResponsePdu response(int v) {
-    bhs.setByte(2, v);
+    u8(2, v);
     return this;
   }
 
   public int time2Wait() {
-    return bhs.getUnsignedShort(40);
+    return u16(40);
   }
 
   public int time2Retain() {
-    return bhs.getUnsignedShort(42);
+    return u16(42);
   }
 
   public LogoutResponsePdu times(int time2Wait, int time2Retain) {
-    bhs.setShort(40, time2Wait);
-    bhs.setShort(42, time2Retain);
+    u16(40, time2Wait);
+    u16(42, time2Retain);
     return this;
   }
 }

@@ -5,7 +5,7 @@ import io.netty.buffer.ByteBuf;
 /** NOP-In, RFC 7143 §11.19. */
 public final class NopInPdu extends TargetPdu {
 
-  public NopInPdu(ByteBuf bhs, ByteBuf ahs, ByteBuf data) {
+  public NopInPdu(byte[] bhs, ByteBuf ahs, ByteBuf data) {
     super(bhs, ahs, data);
   }
 

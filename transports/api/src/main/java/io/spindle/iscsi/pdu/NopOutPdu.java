@@ -5,7 +5,7 @@ import io.netty.buffer.ByteBuf;
 /** NOP-Out, RFC 7143 §11.18. */
 public final class NopOutPdu extends InitiatorPdu {
 
-  public NopOutPdu(ByteBuf bhs, ByteBuf ahs, ByteBuf data) {
+  public NopOutPdu(byte[] bhs, ByteBuf ahs, ByteBuf data) {
     super(bhs, ahs, data);
   }
 

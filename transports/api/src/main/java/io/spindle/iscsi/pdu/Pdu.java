@@ -4,11 +4,17 @@ import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.util.AbstractReferenceCounted;
 import io.netty.util.ReferenceCounted;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+import java.nio.ByteOrder;
 
 /**
  * One iSCSI PDU: the 48-byte Basic Header Segment, optional Additional Header Segments and
- * a data segment (RFC 7143 §11.2). Fields are read and written in place in the BHS buffer,
- * so a decoded PDU costs no copy; the data segment is a retained slice of the received bytes.
+ * a data segment (RFC 7143 §11.2). The BHS lives in a plain 48-byte array, copied once out of
+ * the received bytes: its fields are read many times per command, and array reads cost no
+ * reference-count or bounds bookkeeping, where a ByteBuf slice checks both on every getter
+ * (about 6% of the event loop's samples in the 4 KiB profile). The data segment is a retained
+ * slice of the received bytes: payloads are never copied.
  *
  * <p>Typed subclasses name the fields of each opcode. A PDU owns its buffers: whoever
  * receives one releases it.
@@ -17,49 +23,54 @@ public class Pdu extends AbstractReferenceCounted {
 
   public static final int BHS_LENGTH = 48;
 
-  protected final ByteBuf bhs;
+  // Big-endian views of the BHS array (RFC 7143 §11.2: network byte order); intrinsified by the JIT.
+  private static final VarHandle SHORT = MethodHandles.byteArrayViewVarHandle(short[].class, ByteOrder.BIG_ENDIAN);
+  private static final VarHandle INT = MethodHandles.byteArrayViewVarHandle(int[].class, ByteOrder.BIG_ENDIAN);
+  private static final VarHandle LONG = MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.BIG_ENDIAN);
+
+  /** The BHS, exactly {@link #BHS_LENGTH} bytes. */
+  protected final byte[] bhs;
   private ByteBuf ahs;
   private ByteBuf data;
   private boolean dataDigestError;
 
-  protected Pdu(ByteBuf bhs, ByteBuf ahs, ByteBuf data) {
+  /** A received PDU; ownership of {@code ahs} and {@code data} passes to it, {@code bhs} is kept as is. */
+  protected Pdu(byte[] bhs, ByteBuf ahs, ByteBuf data) {
+    if (bhs.length != BHS_LENGTH) throw new IllegalArgumentException("BHS of " + bhs.length + " bytes");
     this.bhs = bhs;
     this.ahs = ahs == null ? Unpooled.EMPTY_BUFFER : ahs;
     this.data = data == null ? Unpooled.EMPTY_BUFFER : data;
   }
 
-  /**
-   * A fresh PDU of the given opcode with a zeroed BHS. The BHS wraps a plain byte[] (readable,
-   * 48 bytes, fixed capacity), not an allocator buffer: no allocator bookkeeping per PDU.
-   */
+  /** A fresh PDU of the given opcode with a zeroed BHS. */
   protected Pdu(Opcode opcode) {
-    this(Unpooled.wrappedBuffer(new byte[BHS_LENGTH]), null, null);
-    bhs.setByte(0, opcode.code);
+    this(new byte[BHS_LENGTH], null, null);
+    bhs[0] = (byte) opcode.code;
   }
 
   // ---- common BHS fields, RFC 7143 §11.2.1 ----
 
   public final Opcode opcode() {
-    return Opcode.of(bhs.getByte(0));
+    return Opcode.of(bhs[0]);
   }
 
   public final int rawOpcode() {
-    return bhs.getByte(0) & 0x3f;
+    return bhs[0] & 0x3f;
   }
 
   /** The I bit: immediate delivery (initiator PDUs only). */
   public final boolean immediate() {
-    return (bhs.getByte(0) & 0x40) != 0;
+    return (bhs[0] & 0x40) != 0;
   }
 
   public final Pdu immediate(boolean on) {
-    bhs.setByte(0, (bhs.getByte(0) & 0xbf) | (on ? 0x40 : 0));
+    setFlag(0, 0x40, on);
     return this;
   }
 
   /** The F (final) bit, bit 7 of byte 1. */
   public final boolean finalBit() {
-    return (bhs.getByte(1) & 0x80) != 0;
+    return (bhs[1] & 0x80) != 0;
   }
 
   public final Pdu finalBit(boolean on) {
@@ -68,41 +79,50 @@ public class Pdu extends AbstractReferenceCounted {
   }
 
   public final int flags() {
-    return bhs.getByte(1) & 0xff;
+    return u8(1);
   }
 
   public final int totalAhsLength() {
-    return bhs.getByte(4) & 0xff;
+    return u8(4);
   }
 
   public final int dataSegmentLength() {
-    return bhs.getUnsignedMedium(5);
+    return (u8(5) << 16) | u16(6);
   }
 
   /** The LUN field (bytes 8-15) as a raw 64-bit value (SAM-5 LUN structure). */
   public final long lun() {
-    return bhs.getLong(8);
+    return (long) LONG.get(bhs, 8);
   }
 
   public final Pdu lun(long lun) {
-    bhs.setLong(8, lun);
+    LONG.set(bhs, 8, lun);
     return this;
   }
 
   /** Initiator Task Tag (bytes 16-19). */
   public final int itt() {
-    return bhs.getInt(16);
+    return int32(16);
   }
 
   public final Pdu itt(int itt) {
-    bhs.setInt(16, itt);
+    int32(16, itt);
     return this;
   }
 
   // ---- segments ----
 
+  /**
+   * A view of the BHS array (48 readable bytes; writes go through to this PDU). Not reference
+   * counted: it lives as long as this PDU and is not released.
+   */
   public final ByteBuf bhs() {
-    return bhs;
+    return Unpooled.wrappedBuffer(bhs);
+  }
+
+  /** Appends the 48 BHS bytes to {@code out}. */
+  public final void writeBhs(ByteBuf out) {
+    out.writeBytes(bhs);
   }
 
   public final ByteBuf ahs() {
@@ -117,7 +137,7 @@ public class Pdu extends AbstractReferenceCounted {
   public final Pdu data(ByteBuf newData) {
     ByteBuf old = this.data;
     this.data = newData == null ? Unpooled.EMPTY_BUFFER : newData;
-    bhs.setMedium(5, this.data.readableBytes());
+    setDataSegmentLength(this.data.readableBytes());
     old.release();
     return this;
   }
@@ -129,7 +149,7 @@ public class Pdu extends AbstractReferenceCounted {
     if ((this.ahs.readableBytes() & 3) != 0) {
       throw new IllegalArgumentException("AHS length " + this.ahs.readableBytes() + " is not a multiple of 4");
     }
-    bhs.setByte(4, this.ahs.readableBytes() / 4);
+    u8(4, this.ahs.readableBytes() / 4);
     old.release();
     return this;
   }
@@ -146,30 +166,47 @@ public class Pdu extends AbstractReferenceCounted {
 
   // ---- helpers for subclasses ----
 
+  private void setDataSegmentLength(int length) {
+    // RFC 7143 §11.2.1.5: 24 bits, bytes 5-7.
+    u8(5, length >>> 16);
+    u16(6, length);
+  }
+
   protected final boolean flag(int index, int mask) {
-    return (bhs.getByte(index) & mask) != 0;
+    return (bhs[index] & mask) != 0;
   }
 
   protected final void setFlag(int index, int mask, boolean on) {
-    int b = bhs.getByte(index) & 0xff;
-    bhs.setByte(index, on ? (b | mask) : (b & ~mask));
+    int b = bhs[index] & 0xff;
+    bhs[index] = (byte) (on ? (b | mask) : (b & ~mask));
   }
 
   protected final int u8(int index) {
-    return bhs.getByte(index) & 0xff;
+    return bhs[index] & 0xff;
+  }
+
+  protected final void u8(int index, int value) {
+    bhs[index] = (byte) value;
+  }
+
+  protected final int u16(int index) {
+    return (short) SHORT.get(bhs, index) & 0xffff;
+  }
+
+  protected final void u16(int index, int value) {
+    SHORT.set(bhs, index, (short) value);
   }
 
   protected final int int32(int index) {
-    return bhs.getInt(index);
+    return (int) INT.get(bhs, index);
   }
 
   protected final void int32(int index, int value) {
-    bhs.setInt(index, value);
+    INT.set(bhs, index, value);
   }
 
   @Override
   protected void deallocate() {
-    bhs.release();
     ahs.release();
     data.release();
   }

@@ -9,11 +9,26 @@ public final class Pdus {
   }
 
   /**
-   * Wraps decoded segments; ownership of all three buffers passes to the returned PDU.
-   * An opcode this codebase does not know yields a plain {@link Pdu} (the receiver rejects it).
+   * Wraps decoded segments; ownership of all three buffers passes to the returned PDU (the
+   * 48 BHS bytes are copied out and {@code bhs} is released).
    */
   public static Pdu wrap(ByteBuf bhs, ByteBuf ahs, ByteBuf data) {
-    Opcode op = Opcode.of(bhs.getByte(0));
+    byte[] header = new byte[Pdu.BHS_LENGTH];
+    try {
+      bhs.getBytes(bhs.readerIndex(), header);
+    } finally {
+      bhs.release();
+    }
+    return wrap(header, ahs, data);
+  }
+
+  /**
+   * Wraps decoded segments: the PDU keeps {@code bhs} (48 bytes) and takes ownership of
+   * {@code ahs} and {@code data}. An opcode this codebase does not know yields a plain
+   * {@link Pdu} (the receiver rejects it).
+   */
+  public static Pdu wrap(byte[] bhs, ByteBuf ahs, ByteBuf data) {
+    Opcode op = Opcode.of(bhs[0]);
     if (op == null) return new Pdu(bhs, ahs, data);
     switch (op) {
       case NOP_OUT: return new NopOutPdu(bhs, ahs, data);

@@ -5,7 +5,7 @@ import io.netty.buffer.ByteBuf;
 /** Ready To Transfer, RFC 7143 §11.8. */
 public final class R2tPdu extends TargetPdu {
 
-  public R2tPdu(ByteBuf bhs, ByteBuf ahs, ByteBuf data) {
+  public R2tPdu(byte[] bhs, ByteBuf ahs, ByteBuf data) {
     super(bhs, ahs, data);
   }
 

@@ -5,7 +5,7 @@ import io.netty.buffer.ByteBuf;
 /** Reject, RFC 7143 §11.17. The data segment is the complete header of the rejected PDU. */
 public final class RejectPdu extends TargetPdu {
 
-  public RejectPdu(ByteBuf bhs, ByteBuf ahs, ByteBuf data) {
+  public RejectPdu(byte[] bhs, ByteBuf ahs, ByteBuf data) {
     super(bhs, ahs, data);
   }
 
@@ -32,7 +32,7 @@ public final class RejectPdu extends TargetPdu {
   }
 
   public RejectPdu reason(int v) {
-    bhs.setByte(2, v);
+    u8(2, v);
     return this;
   }
 

@@ -1,11 +1,12 @@
 package io.spindle.iscsi.pdu;
 
 import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
 
 /** SCSI Command, RFC 7143 §11.3. */
 public final class ScsiCommandPdu extends InitiatorPdu {
 
-  public ScsiCommandPdu(ByteBuf bhs, ByteBuf ahs, ByteBuf data) {
+  public ScsiCommandPdu(byte[] bhs, ByteBuf ahs, ByteBuf data) {
     super(bhs, ahs, data);
   }
 
@@ -40,7 +41,7 @@ public final class ScsiCommandPdu extends InitiatorPdu {
   }
 
   public ScsiCommandPdu taskAttribute(int attr) {
-    bhs.setByte(1, (u8(1) & ~0x07) | (attr & 0x07));
+    u8(1, (u8(1) & ~0x07) | (attr & 0x07));
     return this;
   }
 
@@ -53,15 +54,18 @@ public final class ScsiCommandPdu extends InitiatorPdu {
     return this;
   }
 
-  /** The 16-byte CDB field as a slice of the BHS (an extended CDB continues in an AHS of type 1). */
+  /**
+   * The 16-byte CDB field as a view of the BHS array (an extended CDB continues in an AHS of
+   * type 1). The view is not reference counted: it lives as long as this PDU.
+   */
   public ByteBuf cdb() {
-    return bhs.slice(32, 16);
+    return Unpooled.wrappedBuffer(bhs, 32, 16);
   }
 
   public ScsiCommandPdu cdb(byte[] cdb) {
     if (cdb.length > 16) throw new IllegalArgumentException("CDB longer than 16 bytes needs an extended-CDB AHS");
-    bhs.setZero(32, 16);
-    bhs.setBytes(32, cdb);
+    java.util.Arrays.fill(bhs, 32, 48, (byte) 0);
+    System.arraycopy(cdb, 0, bhs, 32, cdb.length);
     return this;
   }
 }

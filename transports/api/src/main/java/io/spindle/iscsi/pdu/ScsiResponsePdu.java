@@ -5,7 +5,7 @@ import io.netty.buffer.ByteBuf;
 /** SCSI Response, RFC 7143 §11.4. The data segment holds SenseLength and sense data. */
 public final class ScsiResponsePdu extends TargetPdu {
 
-  public ScsiResponsePdu(ByteBuf bhs, ByteBuf ahs, ByteBuf data) {
+  public ScsiResponsePdu(byte[] bhs, ByteBuf ahs, ByteBuf data) {
     super(bhs, ahs, data);
   }
 
@@ -39,7 +39,7 @@ public final class ScsiResponsePdu extends TargetPdu {
   }
 
   public ScsiResponsePdu response(int v) {
-    bhs.setByte(2, v);
+    u8(2, v);
     return this;
   }
 
@@ -49,7 +49,7 @@ public final class ScsiResponsePdu extends TargetPdu {
   }
 
   public ScsiResponsePdu status(int v) {
-    bhs.setByte(3, v);
+    u8(3, v);
     return this;
   }
 

@@ -5,7 +5,7 @@ import io.netty.buffer.ByteBuf;
 /** SNACK Request, RFC 7143 §11.16. */
 public final class SnackRequestPdu extends InitiatorPdu {
 
-  public SnackRequestPdu(ByteBuf bhs, ByteBuf ahs, ByteBuf data) {
+  public SnackRequestPdu(byte[] bhs, ByteBuf ahs, ByteBuf data) {
     super(bhs, ahs, data);
   }
 
@@ -24,7 +24,7 @@ public final class SnackRequestPdu extends InitiatorPdu {
   }
 
   public SnackRequestPdu type(int t) {
-    bhs.setByte(1, 0x80 | (t & 0x0f));
+    u8(1, 0x80 | (t & 0x0f));
     return this;
   }
 

@@ -5,7 +5,7 @@ import io.netty.buffer.ByteBuf;
 /** A PDU sent by the target: StatSN, ExpCmdSN and MaxCmdSN at bytes 24, 28 and 32 (RFC 7143 §11.2.1). */
 public abstract class TargetPdu extends Pdu {
 
-  protected TargetPdu(ByteBuf bhs, ByteBuf ahs, ByteBuf data) {
+  protected TargetPdu(byte[] bhs, ByteBuf ahs, ByteBuf data) {
     super(bhs, ahs, data);
   }
 

@@ -5,7 +5,7 @@ import io.netty.buffer.ByteBuf;
 /** Task Management Function Request, RFC 7143 §11.5. */
 public final class TaskMgmtRequestPdu extends InitiatorPdu {
 
-  public TaskMgmtRequestPdu(ByteBuf bhs, ByteBuf ahs, ByteBuf data) {
+  public TaskMgmtRequestPdu(byte[] bhs, ByteBuf ahs, ByteBuf data) {
     super(bhs, ahs, data);
   }
 
@@ -28,7 +28,7 @@ public final class TaskMgmtRequestPdu extends InitiatorPdu {
   }
 
   public TaskMgmtRequestPdu function(int f) {
-    bhs.setByte(1, 0x80 | (f & 0x7f));
+    u8(1, 0x80 | (f & 0x7f));
     return this;
   }
 

@@ -5,7 +5,7 @@ import io.netty.buffer.ByteBuf;
 /** Task Management Function Response, RFC 7143 §11.6. */
 public final class TaskMgmtResponsePdu extends TargetPdu {
 
-  public TaskMgmtResponsePdu(ByteBuf bhs, ByteBuf ahs, ByteBuf data) {
+  public TaskMgmtResponsePdu(byte[] bhs, ByteBuf ahs, ByteBuf data) {
     super(bhs, ahs, data);
   }
 
@@ -28,7 +28,7 @@ public final class TaskMgmtResponsePdu extends TargetPdu {
   }
 
   public TaskMgmtResponsePdu response(int v) {
-    bhs.setByte(2, v);
+    u8(2, v);
     return this;
   }
 }

@@ -5,7 +5,7 @@ import io.netty.buffer.ByteBuf;
 /** Text Request, RFC 7143 §11.10. */
 public final class TextRequestPdu extends InitiatorPdu {
 
-  public TextRequestPdu(ByteBuf bhs, ByteBuf ahs, ByteBuf data) {
+  public TextRequestPdu(byte[] bhs, ByteBuf ahs, ByteBuf data) {
     super(bhs, ahs, data);
   }
 

@@ -5,7 +5,7 @@ import io.netty.buffer.ByteBuf;
 /** Text Response, RFC 7143 §11.11. */
 public final class TextResponsePdu extends TargetPdu {
 
-  public TextResponsePdu(ByteBuf bhs, ByteBuf ahs, ByteBuf data) {
+  public TextResponsePdu(byte[] bhs, ByteBuf ahs, ByteBuf data) {
     super(bhs, ahs, data);
   }
 
