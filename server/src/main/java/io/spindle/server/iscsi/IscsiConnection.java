@@ -192,7 +192,9 @@ final class IscsiConnection implements DatamoverListener {
 
   @Override
   public void dataAckNotify(int itt, int dataSn) {
-    // DataACK SNACKs arrive as PDUs on iSCSI/TCP and are handled by the session.
+    // iSER answers the A bit itself (iSCSI/TCP's DataACK SNACKs arrive as PDUs instead).
+    IscsiSession s = session;
+    if (s != null) s.run(() -> s.dataInAcknowledged(itt, dataSn + 1));
   }
 
   @Override

@@ -496,6 +496,17 @@ final class IscsiSession {
     statusSent(task);
   }
 
+  /** Data_ACK_Notify from a datamover (iSER): Data-In of task {@code itt} below {@code dataSn} arrived. */
+  void dataInAcknowledged(int itt, int dataSn) {
+    IscsiTask t = tasks.get(itt);
+    if (t != null) acknowledge(t, dataSn);
+  }
+
+  /** The initiator holds every Data-In of the task below {@code dataSn} (RFC 7143 §11.16.1). */
+  private static void acknowledge(IscsiTask t, int dataSn) {
+    t.dataInAcknowledged = Math.max(t.dataInAcknowledged, dataSn);
+  }
+
   /** Builds Data-In PDU {@code sn} of a task; with {@code status}, the final one carrying status. */
   DataInPdu dataInPdu(IscsiTask task, int sn, ScsiResult status) {
     DataInPdu d = new DataInPdu();
@@ -578,7 +589,7 @@ final class IscsiSession {
           from.reject(s, RejectPdu.INVALID_DATA_ACK, "DataACK for unknown TTT 0x" + Integer.toHexString(s.ttt()));
           return;
         }
-        t.dataInAcknowledged = Math.max(t.dataInAcknowledged, beg);
+        acknowledge(t, beg);
         return;
       }
       case SnackRequestPdu.DATA_R2T:

@@ -448,12 +448,48 @@ public final class IserDatamoverConnection implements DatamoverConnection {
     WriteRequest w = WriteRequest.of(nextWrId++, pdu.data().retainedSlice(), t.header.readStag(),
         t.header.readBaseOffset() + Integer.toUnsignedLong(pdu.bufferOffset()));
     ScsiResponsePdu status = pdu.hasStatus() ? statusOf(pdu) : null;
+    boolean ack = pdu.ackRequested();
+    int itt = pdu.itt();
+    int dataSn = pdu.dataSn();
     pdu.release();
     Future<Void> written = post(w.wrId(), w);
+    if (ack) acknowledge(written, t, itt, dataSn);
     if (status == null) return written;
     // RFC 7145 §7.3.4: iSER carries the status in a SCSI Response, never in the last Data-In
     // (phase collapse); RDMAP orders the Send after the Write's placement (RFC 5040 §5.5).
     return sendControl(status);
+  }
+
+  /**
+   * Data_ACK_Notify for a Data-In the iSCSI layer sent with the A bit (RFC 5046 §7.3.6, RFC 7145
+   * §7.3.6): iSER has no DataACK SNACK, so the datamover answers for the initiator. At
+   * ErrorRecoveryLevel 1 the local completion of the RDMA Write is enough; at level 2 (or when the
+   * level is not known) the data must be known placed in the initiator's buffer, which a zero-length
+   * RDMA Read posted behind the Write proves when its response arrives (RDMAP completes a Read only
+   * after the Writes before it, RFC 5040 §5.5).
+   */
+  private void acknowledge(Future<Void> written, TaskBuffers t, int itt, int dataSn) {
+    DatamoverKeys k = pendingKeys;
+    if (k != null && k.errorRecoveryLevel() == 1) {
+      written.onSuccess(v -> dataAcknowledged(itt, dataSn));
+      return;
+    }
+    MemoryRegion sink = pd.allocate(1, Access.of(Access.LOCAL_WRITE));
+    long wrId = nextWrId++;
+    pending.put(wrId, wc -> {
+      sink.deregister();
+      if (wc.ok()) dataAcknowledged(itt, dataSn);
+    });
+    try {
+      submit(ReadRequest.of(wrId, sink, 0, 0, t.header.readStag(), t.header.readBaseOffset()));
+    } catch (RuntimeException e) {
+      pending.remove(wrId);
+      sink.deregister();
+    }
+  }
+
+  private void dataAcknowledged(int itt, int dataSn) {
+    if (listener != null) listener.dataAckNotify(itt, dataSn);
   }
 
   /** The SCSI Response a Data-In with status stands for (RFC 7143 §11.4, §11.7.4 fields). */

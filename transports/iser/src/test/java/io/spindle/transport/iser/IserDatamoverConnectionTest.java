@@ -223,6 +223,51 @@ class IserDatamoverConnectionTest {
     assertEquals("terminated", Endpoint.take(r.events, "termination"));
   }
 
+  /**
+   * The A bit on Data-In (RFC 5046 §7.3.6): at ErrorRecoveryLevel 1 Data_ACK_Notify follows the
+   * RDMA Write's local completion (the data may still be on its way); at level 2 it follows the
+   * response to a zero-length RDMA Read
+   * posted behind the Write, which the initiator's RNIC answers although the Read STag allows
+   * only remote writes (a zero-length Read touches no memory). A Data-In without the A bit is
+   * acknowledged by nobody.
+   */
+  @org.junit.jupiter.params.ParameterizedTest
+  @org.junit.jupiter.params.provider.ValueSource(ints = {1, 2})
+  void dataInWithTheAckBitRaisesDataAckNotify(int erl) {
+    Initiator ini = new Initiator(IserCmPrivateData.ZBVA_NOT_SUPPORTED);
+    Recorder r = new Recorder();
+    DatamoverConnection dm = target(r);
+    Endpoint.on(dm.context(), () -> {
+      dm.noticeKeyValues(new io.spindle.iscsi.datamover.DatamoverKeys(false, false, 8192, 8192, erl, true));
+      dm.enableDatamover();
+      return null;
+    });
+    ini.send(new IserHeader(IserHeader.CONTROL, false, true, 0, 0, ini.readBuffer.stag(), ini.readBuffer.address()),
+        command(9, true, 8192, null));
+    Endpoint.take(r.pdus, "command").release();
+    byte[] first = pattern(4096, 3);
+    byte[] second = pattern(4096, 4);
+    DataInPdu plain = new DataInPdu();
+    plain.itt(9);
+    plain.dataSn(0);
+    plain.data(Unpooled.wrappedBuffer(first));
+    on(dm, () -> dm.putData(plain));
+    DataInPdu acked = new DataInPdu();
+    acked.itt(9);
+    acked.dataSn(1);
+    acked.bufferOffset(4096);
+    acked.ackRequested(true);
+    acked.data(Unpooled.wrappedBuffer(second));
+    on(dm, () -> dm.putData(acked));
+    assertEquals("ack 9/1", Endpoint.take(r.events, "Data_ACK_Notify at ERL " + erl));
+    if (erl == 2) {
+      assertArrayEquals(second, bytes(ini.readBuffer, 4096, 4096), "at ERL 2 acknowledged data is placed");
+      assertArrayEquals(first, bytes(ini.readBuffer, 0, 4096));
+    }
+    ini.close();
+    assertEquals("terminated", Endpoint.take(r.events, "termination (and no other acknowledgement)"));
+  }
+
   @Test
   void scsiWriteIsAnRdmaReadAfterTheImmediateData() {
     Initiator ini = new Initiator(IserCmPrivateData.ZBVA_NOT_SUPPORTED);

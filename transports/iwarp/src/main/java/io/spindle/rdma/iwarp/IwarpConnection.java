@@ -1037,6 +1037,15 @@ final class IwarpConnection implements RdmaConnection {
     long size = body.getUnsignedInt(i + 12);
     int sourceStag = body.getInt(i + 16);
     long sourceTo = body.getLong(i + 20);
+    if (size == 0) {
+      // A zero-length RDMA Read moves no data, so there is no source memory to check and none is
+      // touched (RNICs skip the STag for it too); iSER posts one behind an RDMA Write to learn
+      // that the Write was placed at the initiator (RDMAP orders it after the Write, RFC 5040 §5.5).
+      inboundReads++;
+      write(DdpSegment.tagged(DdpSegment.READ_RESPONSE, true, sinkStag, sinkTo, Unpooled.EMPTY_BUFFER))
+          .onComplete(ar -> inboundReads--);
+      return;
+    }
     long[] off = new long[1];
     SoftMemoryRegion mr = checkRemoteAccess(seg, TerminateInfo.LAYER_RDMAP, sourceStag, sourceTo, size,
         Access.REMOTE_READ, off);
