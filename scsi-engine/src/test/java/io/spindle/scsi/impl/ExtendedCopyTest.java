@@ -168,6 +168,14 @@ class ExtendedCopyTest extends EngineTestBase {
   }
 
   @Test
+  void heldCopyStatusIsDroppedWithItsNexus() throws Exception {
+    byte[] naa = naa();
+    assertGood(xcopy(list(9, 0, new byte[][] {cscd(naa, 0xE4)}, new byte[][] {segment(2, 0, 0, 4, 0, 8)})));
+    target.nexusLost(N1);
+    assertCheck(receiveCopyResults(0, 9), SenseData.ILLEGAL_REQUEST, 0x24);
+  }
+
+  @Test
   void operatingParametersAndVpdPageAgree() throws Exception {
     byte[] d = receiveCopyResults(3, 0).data();
     ByteBuffer b = ByteBuffer.wrap(d);
