@@ -319,7 +319,14 @@ final class IserWire implements ConnectionImpl.Wire {
       Task t = tasks.remove(r.itt());
       if (t != null) {
         checkInvalidation(wc, t);
-        if (t.read != null) owner.onMessage(placedDataIn(r, t));
+        if (t.read != null) {
+          owner.onMessage(placedDataIn(r, t));
+          // The response's ExpDataSN counts the Data-In PDUs the target's iSCSI layer produced,
+          // which became RDMA Writes; the session saw the one PDU above. Without this, at
+          // ErrorRecoveryLevel >= 1 it would ask for the "missing" ones with SNACK, and the
+          // target would write them into the STag the response just invalidated.
+          r.expDataSn(1);
+        }
         t.deregister();
       }
     } else if (wc.invalidated()) {

@@ -412,8 +412,12 @@ public final class IserDatamoverConnection implements DatamoverConnection {
     if (pdu instanceof ScsiResponsePdu && sendWithInvalidate) {
       TaskBuffers t = tasks.get(pdu.itt());
       if (t != null) {
-        // As Linux isert: invalidate the Read STag if there is one, else the Write STag.
+        // As Linux isert: invalidate the Read STag if there is one, else the Write STag. The task's
+        // STags are gone for this connection from now on: a later Put_Data for it (a Data SNACK
+        // after the response) fails here instead of writing into an invalidated STag, which the
+        // initiator's RNIC would answer by terminating the connection.
         send = send.withInvalidate(t.header.readStagValid() ? t.header.readStag() : t.header.writeStag());
+        tasks.remove(pdu.itt());
       }
     }
     pdu.release();
