@@ -14,6 +14,8 @@ import java.util.List;
  * @param defaultTime2Wait seconds to wait after a connection loss before logout or reassignment (§13.15)
  * @param defaultTime2Retain seconds after that during which the target keeps the connection's tasks (§13.16)
  * @param dataPduInOrder Data PDUs in increasing buffer offset within a sequence (§13.18)
+ * @param rdmaExtensions the session runs in iSER-assisted mode (RFC 7145 §6.3, leading-only: every
+ *     connection of the session does)
  */
 public record NegotiatedParameters(
     boolean headerDigest,
@@ -30,10 +32,21 @@ public record NegotiatedParameters(
     int maxConnections,
     int defaultTime2Wait,
     int defaultTime2Retain,
-    boolean dataPduInOrder) {
+    boolean dataPduInOrder,
+    boolean rdmaExtensions) {
 
   public NegotiatedParameters {
     targetKeys = List.copyOf(targetKeys);
+  }
+
+  /** Parameters of an iSCSI/TCP session (RDMAExtensions=No). */
+  public NegotiatedParameters(boolean headerDigest, boolean dataDigest, int maxRecvDataSegmentLength,
+      int targetMaxRecvDataSegmentLength, boolean immediateData, boolean initialR2t, int firstBurstLength,
+      int maxBurstLength, int maxOutstandingR2t, int errorRecoveryLevel, List<TextKeys.Pair> targetKeys,
+      int maxConnections, int defaultTime2Wait, int defaultTime2Retain, boolean dataPduInOrder) {
+    this(headerDigest, dataDigest, maxRecvDataSegmentLength, targetMaxRecvDataSegmentLength, immediateData,
+        initialR2t, firstBurstLength, maxBurstLength, maxOutstandingR2t, errorRecoveryLevel, targetKeys,
+        maxConnections, defaultTime2Wait, defaultTime2Retain, dataPduInOrder, false);
   }
 
   /** The parameters of a single-connection ERL 0 session with the RFC 7143 §13 defaults for the rest. */
@@ -50,7 +63,7 @@ public record NegotiatedParameters(
       int targetMaxRecv) {
     return new NegotiatedParameters(headerDigest, dataDigest, maxRecv, targetMaxRecv, immediateData, initialR2t,
         firstBurstLength, maxBurstLength, maxOutstandingR2t, errorRecoveryLevel, targetKeys, maxConnections,
-        defaultTime2Wait, defaultTime2Retain, dataPduInOrder);
+        defaultTime2Wait, defaultTime2Retain, dataPduInOrder, rdmaExtensions);
   }
 
   /** The last value the target sent for {@code key}, or null. */

@@ -70,8 +70,14 @@ public final class ConnectionImpl implements Connection {
       return true;
     }
 
-    /** iSER: the buffers of a task about to be sent (RFC 7145 §9.2 STags); TCP ignores it. */
-    default void prepareTask(int itt, io.netty.buffer.ByteBuf dataOut, int unsolicited, int expectedDataIn) {
+    /**
+     * iSER: registers the buffers of a task whose SCSI Command or TASK REASSIGN is about to be sent,
+     * for the STags in its iSER header (RFC 7145 §9.2, §7.3); TCP ignores it.
+     *
+     * @param unsolicited Data-Out bytes that travel without an R2T: those the command carries, 0
+     *     for a reassigned task (the target asks for every byte it lacks with recovery R2Ts)
+     */
+    default void prepareTask(ScsiTask task, int unsolicited) {
     }
 
     /** iSER: the task is over; its buffers can be deregistered. */
@@ -325,8 +331,8 @@ public final class ConnectionImpl implements Connection {
   }
 
   /** iSER: the buffers of a task about to be sent; see {@link Wire#prepareTask}. */
-  void prepareTask(int itt, ByteBuf dataOut, int unsolicited, int expectedDataIn) {
-    wire.prepareTask(itt, dataOut, unsolicited, expectedDataIn);
+  void prepareTask(ScsiTask task, int unsolicited) {
+    wire.prepareTask(task, unsolicited);
   }
 
   void taskDone(int itt) {

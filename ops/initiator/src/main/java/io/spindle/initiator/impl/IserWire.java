@@ -10,6 +10,7 @@ import io.spindle.iscsi.pdu.Pdu;
 import io.spindle.iscsi.pdu.Pdus;
 import io.spindle.iscsi.pdu.ScsiCommandPdu;
 import io.spindle.iscsi.pdu.ScsiResponsePdu;
+import io.spindle.iscsi.pdu.TaskMgmtRequestPdu;
 import io.spindle.initiator.InitiatorOptions;
 import io.spindle.rdma.Access;
 import io.spindle.rdma.ConnectionEvent;
@@ -183,14 +184,20 @@ final class IserWire implements ConnectionImpl.Wire {
   }
 
   @Override
-  public void prepareTask(int itt, ByteBuf dataOut, int unsolicited, int expectedDataIn) {
+  public void prepareTask(ScsiTask task, int unsolicited) {
+    int itt = task.itt;
     Task old = tasks.remove(itt);
     if (old != null) old.deregister();
     // RFC 5046 §9.2: STags without base offsets, so the regions are zero-based.
-    MemoryRegion read = expectedDataIn > 0 ? pd.allocate(expectedDataIn, rfc5046
-        ? Access.of(Access.LOCAL_WRITE, Access.REMOTE_WRITE, Access.ZERO_BASED)
-        : Access.of(Access.LOCAL_WRITE, Access.REMOTE_WRITE)) : null;
+    MemoryRegion read = null;
+    ByteBuf placement = task.placementBuffer();
+    if (placement != null) {
+      // The task's own buffer: what the target placed before a TASK REASSIGN stays in it.
+      read = pd.register(placement, rfc5046 ? Access.of(Access.LOCAL_WRITE, Access.REMOTE_WRITE, Access.ZERO_BASED)
+          : Access.of(Access.LOCAL_WRITE, Access.REMOTE_WRITE));
+    }
     MemoryRegion write = null;
+    ByteBuf dataOut = task.dataOutBuffer();
     if (dataOut != null && dataOut.readableBytes() > unsolicited) {
       // The region covers the whole Data-Out; the Write Base Offset skips the unsolicited part.
       ByteBuf slice = dataOut.retainedSlice();
@@ -202,7 +209,7 @@ final class IserWire implements ConnectionImpl.Wire {
         slice.release();
       }
     }
-    tasks.put(itt, new Task(expectedDataIn, read, write, unsolicited));
+    tasks.put(itt, new Task(task.expectedDataIn(), read, write, unsolicited));
   }
 
   @Override
@@ -240,15 +247,20 @@ final class IserWire implements ConnectionImpl.Wire {
   private ByteBuf encode(Pdu pdu) {
     try {
       IserHeader header = IserHeader.control();
+      Task t = null;
       if (pdu instanceof ScsiCommandPdu cmd) {
-        Task t = tasks.get(cmd.itt());
-        if (t != null) {
-          // RFC 7145 §9.2: STags and base offsets of the task's buffers; the Write Base Offset
-          // names the first byte the target is to read, after the unsolicited data.
-          header = new IserHeader(IserHeader.CONTROL, t.write != null, t.read != null,
-              t.write == null ? 0 : t.write.stag(), t.write == null ? 0 : t.write.address() + t.unsolicited,
-              t.read == null ? 0 : t.read.stag(), t.read == null ? 0 : t.read.address());
-        }
+        t = tasks.get(cmd.itt());
+      } else if (pdu instanceof TaskMgmtRequestPdu tmf && tmf.function() == TaskMgmtRequestPdu.TASK_REASSIGN) {
+        // RFC 7145 §7.3 (RFC 5046 §7.3): the STags of a reassigned task, on this connection.
+        t = tasks.get(tmf.referencedTaskTag());
+      }
+      if (t != null) {
+        // RFC 7145 §9.2: STags and base offsets of the task's buffers; the Write Base Offset
+        // names the first byte the target is to read, after the unsolicited data (none for a
+        // reassigned task: the whole Data-Out buffer is advertised).
+        header = new IserHeader(IserHeader.CONTROL, t.write != null, t.read != null,
+            t.write == null ? 0 : t.write.stag(), t.write == null ? 0 : t.write.address() + t.unsolicited,
+            t.read == null ? 0 : t.read.stag(), t.read == null ? 0 : t.read.address());
       }
       ByteBuf head = PooledByteBufAllocator.DEFAULT.directBuffer(format.length + Pdu.BHS_LENGTH
           + pdu.ahs().readableBytes());

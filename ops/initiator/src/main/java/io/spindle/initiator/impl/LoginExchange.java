@@ -83,6 +83,9 @@ final class LoginExchange implements ConnectionImpl.Listener {
     this.expStatSn = request.expStatSn();
     this.negotiator = new InitiatorNegotiator(operationalOptions(options), options.getInitiatorName(),
         request.targetName());
+    // RFC 7145 §6.3: RDMAExtensions is leading-only; a further connection takes the session's mode
+    // (RFC 5046 style: it too moves to MPA and Hello after its login).
+    if (request.session() != null) negotiator.furtherConnection(request.session().rdmaExtensions());
     for (Pair p : options.getExtraKeys()) extraKeys.add(p.key());
     this.chap = options.getChap() == null ? null
         : new ChapInitiator(options.getChap(), options.getChapAlgorithms(), options.getTargetChap(), RANDOM);
@@ -353,7 +356,7 @@ final class LoginExchange implements ConnectionImpl.Listener {
     return new NegotiatedParameters(c.headerDigest(), c.dataDigest(), c.initiatorMaxRecvDataSegmentLength(),
         c.targetMaxRecvDataSegmentLength(), s.immediateData(), s.initialR2T(), s.firstBurstLength(),
         s.maxBurstLength(), s.maxOutstandingR2T(), s.errorRecoveryLevel(), fromTarget, s.maxConnections(),
-        s.defaultTime2Wait(), s.defaultTime2Retain(), s.dataPduInOrder());
+        s.defaultTime2Wait(), s.defaultTime2Retain(), s.dataPduInOrder(), c.rdmaExtensions());
   }
 
   private void failAndClose(Throwable cause) {

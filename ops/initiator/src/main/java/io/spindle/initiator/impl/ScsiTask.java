@@ -51,6 +51,8 @@ final class ScsiTask {
   private final int expectedDataIn;
   private final ByteBufAllocator alloc;
   private ByteBuf dataIn;
+  /** iSER: the buffer the target places Data-In into (see {@link #placementBuffer()}). */
+  private ByteBuf placement;
   private int dataInHigh;
   private int erl;
   /** DataSNs received (ERL >= 1). */
@@ -105,6 +107,21 @@ final class ScsiTask {
 
   int expectedDataIn() {
     return expectedDataIn;
+  }
+
+  /**
+   * iSER: the buffer the target places this read's Data-In into by RDMA Write, registered on
+   * whichever connection the task has allegiance to. The task owns it, not the connection, so the
+   * Data-In the target placed and saw acknowledged before a connection failed stays after TASK
+   * REASSIGN, when the target sends only the Data-In from the acknowledged point on (RFC 7143
+   * §11.5.6, RFC 7145 §7.3.6). Null for a task without Data-In.
+   */
+  ByteBuf placementBuffer() {
+    if (placement == null && expectedDataIn > 0) {
+      placement = io.netty.buffer.PooledByteBufAllocator.DEFAULT.directBuffer(expectedDataIn, expectedDataIn)
+          .writeZero(expectedDataIn);
+    }
+    return placement;
   }
 
   private int dataOutLength() {
@@ -425,6 +442,10 @@ final class ScsiTask {
     if (dataOut != null) {
       dataOut.release();
       dataOut = null;
+    }
+    if (placement != null) {
+      placement.release();
+      placement = null;
     }
     if (dataIn != null) {
       dataIn.release();

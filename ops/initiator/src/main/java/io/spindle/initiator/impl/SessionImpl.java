@@ -437,7 +437,7 @@ final class SessionImpl implements Session {
 
     private void send(List<Pdu> pdus) {
       // iSER (RFC 7145 §9.2): the connection registers the task's buffers for its STags first.
-      link.connection.prepareTask(task.itt, task.dataOutBuffer(), task.unsolicitedLength(), task.expectedDataIn());
+      link.connection.prepareTask(task, task.unsolicitedLength());
       link.sendAll(pdus);
     }
 
@@ -561,6 +561,9 @@ final class SessionImpl implements Session {
         // RFC 7143 §11.5.4, §11.5.6: RefCmdSN and ExpDataSN (the first Data-In not received) of the task.
         tmf.refCmdSn(refCmdSn);
         tmf.bhs().setInt(36, expDataSn);
+        // iSER (RFC 7145 §7.3): STags are per connection, so the TMF's iSER header advertises the
+        // task's buffers registered on this one; the target reads every byte it lacks again.
+        if (active.get(refItt) instanceof Command c) link.connection.prepareTask(c.task, 0);
       } else {
         // RFC 7143 §11.5.4: RefCmdSN is the CmdSN of the referenced task (ABORT TASK).
         Exchange<?> ref = active.get(refItt);
@@ -1157,6 +1160,7 @@ final class SessionImpl implements Session {
       } else if (c.task.attempts < MAX_ATTEMPTS) {
         log.info("{}: {} not reassigned ({}); sending it as a new task", this, c,
             ar.succeeded() ? "response " + ar.result() : ar.cause().getMessage());
+        to.connection.taskDone(c.itt); // iSER: the buffers the TMF advertised
         reissue(c);
       } else {
         c.fail(new ConnectionClosedException(c + " could not be recovered", null));

@@ -44,6 +44,19 @@ public final class InitiatorNegotiator {
   }
 
   /**
+   * Makes this the login of a connection added to an existing session (RFC 7143 §6.3, §7.2.3):
+   * leading-only keys are not offered, and the session's RDMAExtensions outcome (leading-only, RFC
+   * 7145 §6.3) holds here too, so an iSER session's further connection negotiates the iSER keys
+   * instead of digests and MaxRecvDataSegmentLength. Call before {@link #start(Stage)}.
+   */
+  public InitiatorNegotiator furtherConnection(boolean rdmaExtensions) {
+    if (started) throw new IllegalStateException("already started");
+    n.leading = false;
+    n.preload(java.util.Map.of(Key.RDMA_EXTENSIONS, Values.bool(rdmaExtensions)));
+    return this;
+  }
+
+  /**
    * The text of the first Login Request: the declarations RFC 7143 §6.3.1 requires, then the
    * AuthMethod offer (security stage) or the operational offers.
    */
@@ -71,7 +84,7 @@ public final class InitiatorNegotiator {
     if (operationalOffered) throw new IllegalStateException("operational keys already offered");
     operationalOffered = true;
     List<Pair> out = new ArrayList<>();
-    if (!n.discovery && Values.YES.equals(n.local(Key.RDMA_EXTENSIONS))) {
+    if (!n.discovery && n.leading && Values.YES.equals(n.local(Key.RDMA_EXTENSIONS))) {
       // RFC 7145 §5.1: first, since the relevance of digests and the iSER keys hangs on it.
       out.add(n.offer(Key.RDMA_EXTENSIONS, Values.YES));
       String moup = n.local(Key.MAX_OUTSTANDING_UNEXPECTED_PDUS);

@@ -26,7 +26,8 @@ public record SessionParameters(
     boolean dataSequenceInOrder,
     int errorRecoveryLevel,
     String taskReporting,
-    int protocolLevel) {
+    int protocolLevel,
+    boolean rdmaExtensions) {
 
   /** The values in force before any negotiation (RFC 7143 §13 defaults), for a Normal session. */
   public static final SessionParameters DEFAULT = from(false, null, null, null, -1, k -> k.defaultValue);
@@ -46,7 +47,8 @@ public record SessionParameters(
         Values.YES.equals(value.apply(Key.DATA_SEQUENCE_IN_ORDER)),
         num(value, Key.ERROR_RECOVERY_LEVEL),
         value.apply(Key.TASK_REPORTING),
-        num(value, Key.ISCSI_PROTOCOL_LEVEL));
+        num(value, Key.ISCSI_PROTOCOL_LEVEL),
+        Values.YES.equals(value.apply(Key.RDMA_EXTENSIONS)));
   }
 
   /** The negotiated session-wide keys as wire values, e.g. to preload the login of a further connection. */
@@ -65,6 +67,8 @@ public record SessionParameters(
     m.put(Key.ERROR_RECOVERY_LEVEL, Integer.toString(errorRecoveryLevel));
     m.put(Key.TASK_REPORTING, taskReporting);
     m.put(Key.ISCSI_PROTOCOL_LEVEL, Integer.toString(protocolLevel));
+    // RFC 7145 §6.3: RDMAExtensions is leading-only; every further connection runs in its mode.
+    m.put(Key.RDMA_EXTENSIONS, Values.bool(rdmaExtensions));
     return m;
   }
 

@@ -134,4 +134,47 @@ class IserKeysTest {
     assertEquals(16384, ci.initiatorMaxRecvDataSegmentLength());
     assertEquals(8192, ci.targetMaxRecvDataSegmentLength());
   }
+
+  /**
+   * RFC 7145 §6.3: RDMAExtensions is leading-only, so a further connection of the session is in
+   * iSER-assisted mode without negotiating it again: neither side offers it or the other leading-only
+   * keys, and both settle on the iSER keys instead of digests and MaxRecvDataSegmentLength.
+   */
+  @Test
+  void furtherConnectionTakesTheSessionsRdmaExtensions() throws Exception {
+    OperationalOptions mine = new OperationalOptions().rdmaExtensions(true).initiatorRecvDataSegmentLength(16384)
+        .targetRecvDataSegmentLength((1 << 24) - 1).maxConnections(2);
+    InitiatorNegotiator lead = new InitiatorNegotiator(mine, IQN_I, null, IQN_T, NegotiationLimits.DEFAULT);
+    TargetNegotiator leadTarget = new TargetNegotiator(iserPortal().maxConnections(2), 1);
+    Reply first = leadTarget.login(Stage.OPERATIONAL, LoginExchangeTest.wire(lead.start(Stage.OPERATIONAL)));
+    lead.receive(Stage.OPERATIONAL, LoginExchangeTest.wire(first.pairs()));
+    SessionParameters session = leadTarget.sessionParameters();
+    assertTrue(session.rdmaExtensions());
+
+    InitiatorNegotiator ini = new InitiatorNegotiator(mine, IQN_I, null, IQN_T, NegotiationLimits.DEFAULT)
+        .furtherConnection(true);
+    List<Pair> offers = ini.start(Stage.OPERATIONAL);
+    Map<String, String> offered = map(offers);
+    assertNull(offered.get("RDMAExtensions"), "leading-only");
+    assertNull(offered.get("MaxConnections"), "leading-only");
+    assertNull(offered.get("HeaderDigest"), "irrelevant in iSER-assisted mode");
+    assertNull(offered.get("MaxRecvDataSegmentLength"));
+    assertEquals("16384", offered.get("InitiatorRecvDataSegmentLength"));
+    TargetNegotiator tgt = new TargetNegotiator(iserPortal(), 1, session, NegotiationLimits.DEFAULT);
+    Reply reply = tgt.login(Stage.OPERATIONAL, LoginExchangeTest.wire(offers));
+    assertNull(map(reply.pairs()).get("MaxRecvDataSegmentLength"), "not declared in iSER-assisted mode");
+    assertTrue(ini.receive(Stage.OPERATIONAL, LoginExchangeTest.wire(reply.pairs())).isEmpty());
+    assertTrue(tgt.canTransit());
+    ConnectionParameters ct = tgt.connectionParameters();
+    assertEquals(ct, ini.connectionParameters());
+    assertTrue(ct.rdmaExtensions());
+    assertEquals(16384, ct.initiatorMaxRecvDataSegmentLength());
+
+    // An iSCSI/TCP session's further connection stays iSCSI/TCP.
+    TargetNegotiator tcp = new TargetNegotiator(iserPortal(), 1,
+        new TargetNegotiator(new OperationalOptions(), 1).sessionParameters(), NegotiationLimits.DEFAULT);
+    tcp.login(Stage.OPERATIONAL, LoginExchangeTest.wire(List.of(new Pair("InitiatorName", IQN_I),
+        new Pair("TargetName", IQN_T), new Pair("RDMAExtensions", "Yes"))));
+    assertFalse(tcp.connectionParameters().rdmaExtensions());
+  }
 }

@@ -15,6 +15,7 @@ import io.spindle.iscsi.pdu.R2tPdu;
 import io.spindle.iscsi.pdu.ScsiCommandPdu;
 import io.spindle.iscsi.pdu.ScsiResponsePdu;
 import io.spindle.iscsi.pdu.TargetPdu;
+import io.spindle.iscsi.pdu.TaskMgmtRequestPdu;
 import io.spindle.rdma.Access;
 import io.spindle.rdma.ConnectionEvent;
 import io.spindle.rdma.MemoryRegion;
@@ -307,6 +308,16 @@ public final class IserDatamoverConnection implements DatamoverConnection {
     Pdu pdu = Pdus.wrap(bhs, ahs, data);
     if (pdu instanceof ScsiCommandPdu cmd && (header.readStagValid() || header.writeStagValid())) {
       tasks.put(cmd.itt(), new TaskBuffers(header, dataLength));
+    } else if (pdu instanceof TaskMgmtRequestPdu tmf && tmf.function() == TaskMgmtRequestPdu.TASK_REASSIGN
+        && (header.readStagValid() || header.writeStagValid())) {
+      // RFC 7145 §7.3 (RFC 5046 §7.3): STags belong to one connection, so the initiator advertises
+      // the reassigned task's buffers in the TMF's iSER header, registered on this connection.
+      // Put_Data (the Data-In not acknowledged) and Get_Data (recovery R2Ts) of the task use them.
+      // Unsolicited is 0: the Write STag and Write Base Offset cover the whole Data-Out buffer,
+      // so buffer offset N is at Write Base Offset + N (RFC 5046: at N, zero-based). If the
+      // target refuses the reassignment the entry stays until the connection ends or the ITT
+      // is used again.
+      tasks.put(tmf.referencedTaskTag(), new TaskBuffers(header, 0));
     } else if (pdu instanceof DataOutPdu out && out.ttt() == UNSOLICITED_TTT) {
       TaskBuffers t = tasks.get(out.itt());
       if (t != null) t.unsolicited = Math.max(t.unsolicited, out.bufferOffset() + dataLength);

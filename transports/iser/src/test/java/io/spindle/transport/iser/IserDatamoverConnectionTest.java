@@ -19,6 +19,7 @@ import io.spindle.iscsi.pdu.Pdu;
 import io.spindle.iscsi.pdu.R2tPdu;
 import io.spindle.iscsi.pdu.ScsiCommandPdu;
 import io.spindle.iscsi.pdu.ScsiResponsePdu;
+import io.spindle.iscsi.pdu.TaskMgmtRequestPdu;
 import io.spindle.rdma.Access;
 import io.spindle.rdma.MemoryRegion;
 import io.spindle.rdma.ProtectionDomain;
@@ -305,6 +306,55 @@ class IserDatamoverConnectionTest {
       return null;
     });
     ini.close();
+  }
+
+  /**
+   * RFC 7145 §7.3: a TASK REASSIGN carries the reassigned task's STags for this connection in its
+   * iSER header; Put_Data and Get_Data for the referenced ITT use them. The whole Data-Out buffer is
+   * advertised (no unsolicited part), so a recovery R2T's buffer offset is added to the Write Base
+   * Offset as it is.
+   */
+  @Test
+  void taskReassignAdvertisesTheReferencedTasksStags() {
+    Initiator ini = new Initiator(IserCmPrivateData.ZBVA_NOT_SUPPORTED);
+    Recorder r = new Recorder();
+    DatamoverConnection dm = target(r);
+    byte[] out = pattern(8192, 6);
+    ini.writeBuffer.buffer().setBytes(0, out);
+    TaskMgmtRequestPdu tmf = new TaskMgmtRequestPdu();
+    tmf.function(TaskMgmtRequestPdu.TASK_REASSIGN).referencedTaskTag(11).itt(12);
+    ini.send(new IserHeader(IserHeader.CONTROL, true, true, ini.writeBuffer.stag(), ini.writeBuffer.address(),
+        ini.readBuffer.stag(), ini.readBuffer.address()), tmf);
+    TaskMgmtRequestPdu got = assertInstanceOf(TaskMgmtRequestPdu.class, Endpoint.take(r.pdus, "TMF"));
+    assertEquals(11, got.referencedTaskTag());
+    got.release();
+    R2tPdu r2t = new R2tPdu();
+    r2t.itt(11);
+    r2t.ttt(0x66);
+    r2t.bufferOffset(1024);
+    r2t.desiredDataTransferLength(2048);
+    on(dm, () -> dm.getData(r2t));
+    DataOutPdu fetched = assertInstanceOf(DataOutPdu.class, Endpoint.take(r.pdus, "fetched data"));
+    assertEquals(1024, fetched.bufferOffset());
+    byte[] data = new byte[2048];
+    fetched.data().getBytes(fetched.data().readerIndex(), data);
+    assertArrayEquals(java.util.Arrays.copyOfRange(out, 1024, 3072), data);
+    fetched.release();
+    assertEquals("data 11/0", Endpoint.take(r.events, "data completion"));
+    byte[] in = pattern(4096, 7);
+    DataInPdu d = new DataInPdu();
+    d.itt(11);
+    d.bufferOffset(4096);
+    d.data(Unpooled.wrappedBuffer(in));
+    on(dm, () -> dm.putData(d));
+    ScsiResponsePdu rsp = new ScsiResponsePdu();
+    rsp.itt(11);
+    on(dm, () -> dm.sendControl(rsp));
+    WorkCompletion wc = ini.receive();
+    assertEquals(0x21, ini.opcodeOf(wc));
+    assertArrayEquals(in, bytes(ini.readBuffer, 4096, 4096));
+    ini.close();
+    assertEquals("terminated", Endpoint.take(r.events, "termination"));
   }
 
   @Test
