@@ -195,7 +195,7 @@ public final class SbcCommands {
       }
       return Future.succeededFuture(ScsiResult.good(buf, (int) (edtl - bytes)));
     }
-    return t.blocking(() -> {
+    return t.transfer(() -> {
       store.read(buf, offset, n);
       return buf;
     }).transform(ar -> {
