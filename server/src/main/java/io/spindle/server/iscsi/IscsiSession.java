@@ -457,7 +457,9 @@ final class IscsiSession {
       data = null;
     }
     // At ErrorRecoveryLevel > 0 the data and status stay until acknowledged (SNACK, reassignment).
-    task.result = new ScsiResult(result.status(), result.sense(), null, result.residual(), false);
+    // The status part of the result; a result without Data-In is that already.
+    task.result = result.dataIn() == null ? result
+        : new ScsiResult(result.status(), result.sense(), null, result.residual(), false);
     task.dataIn = data;
     if (data != null) {
       task.planDataIn(data.readableBytes(), task.connection.params.initiatorMaxRecvDataSegmentLength(),

@@ -79,6 +79,12 @@ final class IscsiTask implements ScsiCommand {
   // Data-Out placement (RFC 7143 §4.2.5.2): by offset, holes allowed until recovery R2Ts fill them.
   // Made on the first placement: commands without Data-Out never need it.
   private TreeMap<Integer, ByteBuf> segments;
+  /**
+   * The first segment placed (immediate data: for a small write all there is), kept outside
+   * {@link #segments} until a second one arrives, so such a write makes no map.
+   */
+  private ByteBuf firstSegment;
+  private int firstSegmentOffset;
   private int contiguous;
   private int receivedBytes;
   private final int unsolicitedLimit;
@@ -324,14 +330,15 @@ final class IscsiTask implements ScsiCommand {
   private boolean place(int offset, ByteBuf data) {
     int length = data.readableBytes();
     if (length == 0) return true;
-    if (segments == null || segments.isEmpty()) {
-      if (segments == null) segments = new TreeMap<>();
+    if (firstSegment == null && (segments == null || segments.isEmpty())) {
       // The first segment (immediate data, usually all there is): nothing to overlap or join.
-      segments.put(offset, data.retainedSlice());
+      firstSegment = data.retainedSlice();
+      firstSegmentOffset = offset;
       receivedBytes += length;
       if (offset == contiguous) contiguous += length;
       return true;
     }
+    TreeMap<Integer, ByteBuf> segments = segmentMap();
     Map.Entry<Integer, ByteBuf> below = segments.floorEntry(offset);
     if (below != null && below.getKey() + below.getValue().readableBytes() > offset) return false;
     Map.Entry<Integer, ByteBuf> above = segments.ceilingEntry(offset);
@@ -343,9 +350,27 @@ final class IscsiTask implements ScsiCommand {
     return true;
   }
 
+  /** Every placed segment by offset: the first one joins the map once there is more than one. */
+  private TreeMap<Integer, ByteBuf> segmentMap() {
+    if (segments == null) segments = new TreeMap<>();
+    if (firstSegment != null) {
+      segments.put(firstSegmentOffset, firstSegment);
+      firstSegment = null;
+    }
+    return segments;
+  }
+
   /** A view of placed bytes {@code [offset, offset + length)}, which must be contiguous. */
   private ByteBuf slice(int offset, int length) {
-    if (segments == null) return Unpooled.EMPTY_BUFFER; // nothing placed: only an empty range is contiguous
+    if (firstSegment != null) {
+      int from = offset - firstSegmentOffset;
+      if (from >= 0 && from + length <= firstSegment.readableBytes()) {
+        return firstSegment.retainedSlice(firstSegment.readerIndex() + from, length);
+      }
+    }
+    // Nothing placed: only an empty range is contiguous.
+    if (segments == null && firstSegment == null) return Unpooled.EMPTY_BUFFER;
+    TreeMap<Integer, ByteBuf> segments = segmentMap();
     Map.Entry<Integer, ByteBuf> first = segments.floorEntry(offset);
     if (first != null) {
       ByteBuf b = first.getValue();
@@ -455,8 +480,8 @@ final class IscsiTask implements ScsiCommand {
     unsolicitedDone = true;
     int end = Math.max(wantedEnd, nextR2tOffset);
     int at = 0;
-    if (segments != null) {
-      for (Map.Entry<Integer, ByteBuf> e : segments.entrySet()) {
+    if (segments != null || firstSegment != null) {
+      for (Map.Entry<Integer, ByteBuf> e : segmentMap().entrySet()) {
         if (e.getKey() > at) recoveryRanges.add(new int[] {at, e.getKey() - at});
         at = e.getKey() + e.getValue().readableBytes();
       }
@@ -545,6 +570,10 @@ final class IscsiTask implements ScsiCommand {
     if (dataIn != null) {
       dataIn.release();
       dataIn = null;
+    }
+    if (firstSegment != null) {
+      firstSegment.release();
+      firstSegment = null;
     }
     if (segments != null) {
       segments.values().forEach(ByteBuf::release);

@@ -234,8 +234,17 @@ public final class SbcCommands {
       return withRange(t, lba, n / bs, () -> then(t.command().dataOut(0, n),
           data -> t.transfer(() -> store(lu, data, offset, force, residual, false))));
     }
+    Future<ByteBuf> dataOut = t.command().dataOut(0, n);
+    if (dataOut.succeeded() && !lu.store().blocks() && lu.tryBeginWrite()) {
+      // All of it came as immediate data and the store does not block (null, memory): write now.
+      try {
+        return Future.succeededFuture(store(lu, dataOut.result(), offset, force, residual, true));
+      } catch (java.io.IOException e) {
+        return Future.failedFuture(e);
+      }
+    }
     // The range matters only once the data is here: a plain write holds nothing while it waits for Data-Out.
-    return then(t.command().dataOut(0, n), data -> {
+    return then(dataOut, data -> {
       if (lu.tryBeginWrite()) return t.transfer(() -> store(lu, data, offset, force, residual, true));
       // An exclusive range (COMPARE AND WRITE, ...) is held or waited for: queue behind it.
       return withRange(t, lba, n / bs, () -> t.transfer(() -> store(lu, data, offset, force, residual, false)));
