@@ -32,8 +32,11 @@ public final class Task {
   /** Made on first use (only aborts wait for it); guarded by {@code this}, as is {@code completed}. */
   private Promise<Void> ended;
   private boolean completed;
-  /** Guarded by the task set's monitor. */
+  /** Guarded by the task set's monitor, as are the task set's links. */
   boolean started;
+  Task prev;
+  Task next;
+  boolean inSet;
   private volatile boolean aborted;
 
   Task(ScsiCommand command, LogicalUnitImpl lu, ScsiTargetImpl target, Consumer<ScsiResult> done) {

@@ -97,7 +97,7 @@ final class IscsiTask implements ScsiCommand {
   /** R2Ts sent, by R2TSN, for Data/R2T SNACK (ErrorRecoveryLevel &gt; 0). */
   final List<R2t> r2tsSent = new ArrayList<>();
   /** Ranges to request again (recovery R2Ts, RFC 7143 §7.8): {offset, length}. */
-  private final Deque<int[]> recoveryRanges = new ArrayDeque<>(1);
+  private Deque<int[]> recoveryRanges;
   private int wantedEnd;
   /** When Data-Out last arrived or was asked for (System.nanoTime), to notice a stalled transfer. */
   long lastProgress = System.nanoTime();
@@ -266,7 +266,7 @@ final class IscsiTask implements ScsiCommand {
       if (recovering && pdu.dataSn() > unsolicitedDataSn && offset > unsolicitedNextOffset
           && offset + length <= unsolicitedLimit) {
         // Data-Out lost on the way (header discarded, RFC 7143 §7.8): ask for the hole again.
-        recoveryRanges.add(new int[] {unsolicitedNextOffset, offset - unsolicitedNextOffset});
+        recoveryRanges().add(new int[] {unsolicitedNextOffset, offset - unsolicitedNextOffset});
         unsolicitedNextOffset = offset;
         unsolicitedDataSn = pdu.dataSn();
       }
@@ -278,7 +278,7 @@ final class IscsiTask implements ScsiCommand {
       unsolicitedNextOffset += length;
       unsolicitedDataSn++;
       if (digestError) {
-        recoveryRanges.add(new int[] {offset, length});
+        recoveryRanges().add(new int[] {offset, length});
       } else if (!place(offset, pdu.data())) {
         return RejectPdu.PROTOCOL_ERROR;
       }
@@ -301,7 +301,7 @@ final class IscsiTask implements ScsiCommand {
       if (r2t == null) return recovering ? 0 : RejectPdu.INVALID_PDU_FIELD; // late for a replaced R2T
       if (recovering && pdu.dataSn() > r2t.nextDataSn && offset > r2t.nextOffset
           && offset + length <= r2t.offset + r2t.length) {
-        recoveryRanges.add(new int[] {r2t.nextOffset, offset - r2t.nextOffset});
+        recoveryRanges().add(new int[] {r2t.nextOffset, offset - r2t.nextOffset});
         r2t.nextOffset = offset;
         r2t.nextDataSn = pdu.dataSn();
       }
@@ -312,7 +312,7 @@ final class IscsiTask implements ScsiCommand {
       r2t.nextOffset += length;
       r2t.nextDataSn++;
       if (digestError) {
-        recoveryRanges.add(new int[] {offset, length});
+        recoveryRanges().add(new int[] {offset, length});
       } else if (!place(offset, pdu.data())) {
         return RejectPdu.PROTOCOL_ERROR;
       }
@@ -324,6 +324,16 @@ final class IscsiTask implements ScsiCommand {
     }
     completePending();
     return 0;
+  }
+
+  /** Made by the first range to request again: most tasks never lose data. */
+  private Deque<int[]> recoveryRanges() {
+    if (recoveryRanges == null) recoveryRanges = new ArrayDeque<>(1);
+    return recoveryRanges;
+  }
+
+  private boolean hasRecoveryRanges() {
+    return recoveryRanges != null && !recoveryRanges.isEmpty();
   }
 
   /** Stores a retained slice at {@code offset}; false if it overlaps data already placed. */
@@ -420,16 +430,18 @@ final class IscsiTask implements ScsiCommand {
    */
   boolean recoverStalledDataOut(long now, long stallNanos) {
     if (state != State.ACTIVE || pending == null || now - lastProgress < stallNanos) return false;
-    if (r2ts.isEmpty() && unsolicitedDone && recoveryRanges.isEmpty()) return false;
+    if (r2ts.isEmpty() && unsolicitedDone && !hasRecoveryRanges()) return false;
     lastProgress = now;
     for (R2t r : r2ts) {
-      if (r.nextOffset < r.offset + r.length) recoveryRanges.add(new int[] {r.nextOffset, r.offset + r.length - r.nextOffset});
+      if (r.nextOffset < r.offset + r.length) {
+        recoveryRanges().add(new int[] {r.nextOffset, r.offset + r.length - r.nextOffset});
+      }
     }
     r2ts.clear();
     if (!unsolicitedDone) {
       unsolicitedDone = true;
       if (unsolicitedNextOffset < unsolicitedLimit) {
-        recoveryRanges.add(new int[] {unsolicitedNextOffset, unsolicitedLimit - unsolicitedNextOffset});
+        recoveryRanges().add(new int[] {unsolicitedNextOffset, unsolicitedLimit - unsolicitedNextOffset});
       }
       nextR2tOffset = Math.max(nextR2tOffset, unsolicitedLimit);
     }
@@ -443,7 +455,7 @@ final class IscsiTask implements ScsiCommand {
     while (r2ts.size() < p.maxOutstandingR2T()) {
       int offset;
       int length;
-      if (!recoveryRanges.isEmpty()) {
+      if (hasRecoveryRanges()) {
         int[] range = recoveryRanges.peek();
         offset = range[0];
         length = Math.min(range[1], p.maxBurstLength());
@@ -476,17 +488,17 @@ final class IscsiTask implements ScsiCommand {
     connection = to;
     state = State.ACTIVE;
     r2ts.clear();
-    recoveryRanges.clear();
+    if (recoveryRanges != null) recoveryRanges.clear();
     unsolicitedDone = true;
     int end = Math.max(wantedEnd, nextR2tOffset);
     int at = 0;
     if (segments != null || firstSegment != null) {
       for (Map.Entry<Integer, ByteBuf> e : segmentMap().entrySet()) {
-        if (e.getKey() > at) recoveryRanges.add(new int[] {at, e.getKey() - at});
+        if (e.getKey() > at) recoveryRanges().add(new int[] {at, e.getKey() - at});
         at = e.getKey() + e.getValue().readableBytes();
       }
     }
-    if (at < end) recoveryRanges.add(new int[] {at, end - at});
+    if (at < end) recoveryRanges().add(new int[] {at, end - at});
     nextR2tOffset = end;
   }
 
