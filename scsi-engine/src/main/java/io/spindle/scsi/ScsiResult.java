@@ -19,7 +19,11 @@ import io.spindle.scsi.impl.SenseData;
  */
 public record ScsiResult(int status, ByteBuf sense, ByteBuf dataIn, int residual, boolean aborted) {
 
+  /** GOOD with no data and no residual: holds no buffers, so one instance serves every command. */
+  private static final ScsiResult GOOD = new ScsiResult(ScsiStatus.GOOD, null, null, 0, false);
+
   public static ScsiResult good(ByteBuf dataIn, int residual) {
+    if (dataIn == null && residual == 0) return GOOD;
     return new ScsiResult(ScsiStatus.GOOD, null, dataIn, residual, false);
   }
 

@@ -271,6 +271,19 @@ public final class LogicalUnitImpl implements LogicalUnit {
     return rangeLock.acquire(lba, blocks);
   }
 
+  /**
+   * A plain write may go to the store now, without a range: true unless an exclusive range is
+   * held or waited for (then take {@link #lockRange}). Pair with {@link #endWrite()}.
+   */
+  public boolean tryBeginWrite() {
+    return rangeLock.tryWrite();
+  }
+
+  /** The plain write begun by {@link #tryBeginWrite()} is in the store. */
+  public void endWrite() {
+    rangeLock.endWrite();
+  }
+
   /** Read-only by configuration or by the control mode page SWP bit. */
   public boolean writeProtected() {
     return options.readOnly() || modePages.swp();

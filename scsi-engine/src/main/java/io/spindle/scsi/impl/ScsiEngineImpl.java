@@ -22,15 +22,21 @@ import java.util.concurrent.CopyOnWriteArrayList;
 public final class ScsiEngineImpl implements ScsiEngine {
 
   private final WorkerExecutor worker;
+  private final TransferBatcher transfers;
   private final List<LogicalUnitImpl> open = new CopyOnWriteArrayList<>();
   private volatile boolean closed;
 
   public ScsiEngineImpl(Vertx vertx, int workerThreads) {
     this.worker = vertx.createSharedWorkerExecutor("spindle-storage", Math.max(1, workerThreads));
+    this.transfers = new TransferBatcher(worker);
   }
 
   WorkerExecutor worker() {
     return worker;
+  }
+
+  TransferBatcher transfers() {
+    return transfers;
   }
 
   boolean closed() {

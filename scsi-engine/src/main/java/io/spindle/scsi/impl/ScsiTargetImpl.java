@@ -209,6 +209,8 @@ public final class ScsiTargetImpl implements ScsiTarget {
   }
 
   private void startReady(List<Task> ready) {
+    // Nearly always empty (no ORDERED task waiting): skip the iterator.
+    if (ready.isEmpty()) return;
     for (Task t : ready) {
       CommandDescriptor d = OpcodeTable.find(t.opcode(), t.cdb());
       onContext(t.context(), () -> start(t, d));

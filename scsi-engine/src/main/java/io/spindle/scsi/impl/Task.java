@@ -32,8 +32,11 @@ public final class Task {
   /** Made on first use (only aborts wait for it); guarded by {@code this}, as is {@code completed}. */
   private Promise<Void> ended;
   private boolean completed;
-  /** Guarded by the task set's monitor. */
+  /** Guarded by the task set's monitor, as are the task set's links. */
   boolean started;
+  Task prev;
+  Task next;
+  boolean inSet;
   private volatile boolean aborted;
 
   Task(ScsiCommand command, LogicalUnitImpl lu, ScsiTargetImpl target, Consumer<ScsiResult> done) {
@@ -139,11 +142,12 @@ public final class Task {
 
   /**
    * Runs a READ or WRITE transfer: inline on this command's context when the store never
-   * blocks (null, memory; a transfer is bounded by MAXIMUM TRANSFER LENGTH), otherwise as
-   * {@link #blocking(Callable)}. Saves the two thread hops per command where they buy nothing.
+   * blocks (null, memory; a transfer is bounded by MAXIMUM TRANSFER LENGTH), saving the two
+   * thread hops per command where they buy nothing; otherwise on the worker pool, batched with
+   * the other transfers this event-loop turn starts ({@link TransferBatcher}).
    */
   public <T> Future<T> transfer(Callable<T> work) {
-    if (lu.store().blocks()) return blocking(work);
+    if (lu.store().blocks()) return lu.engine().transfers().submit(context(), work);
     try {
       return Future.succeededFuture(work.call());
     } catch (Exception e) {

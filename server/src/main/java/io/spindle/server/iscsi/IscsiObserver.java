@@ -51,6 +51,26 @@ public interface IscsiObserver {
     commandCompleted(targetName, lun, kind, scsiStatus, bytes, latencyNanos);
   }
 
+  /**
+   * Where a session reports the commands of one LUN and kind, resolved once and reused for every
+   * later command, so the per-command path does no lookups (the 4 KiB profile had the keyed form
+   * at about 6.5% of the event loop). Equivalent to {@link #commandCompleted(int, String, int,
+   * CommandKind, int, long, long)} with the fixed arguments.
+   */
+  @FunctionalInterface
+  interface CommandMeter {
+    void completed(int scsiStatus, long bytes, long latencyNanos);
+  }
+
+  /**
+   * The meter for one session's commands on {@code lun} of {@code kind}. The default reports
+   * through {@link #commandCompleted(int, String, int, CommandKind, int, long, long)}; an
+   * observer may resolve its meters here instead. Called on the session's context.
+   */
+  default CommandMeter commandMeter(int tsih, String targetName, int lun, CommandKind kind) {
+    return (status, bytes, latencyNanos) -> commandCompleted(tsih, targetName, lun, kind, status, bytes, latencyNanos);
+  }
+
   default void taskManagement(String targetName, String function, int response) {
   }
 

@@ -79,6 +79,12 @@ final class IscsiSession {
   /** Data-Out silence after which an open transfer is asked for again (ERL &gt; 0). */
   static final long DATA_OUT_STALL_NANOS = 2_000_000_000L;
   boolean closed;
+  /** LUN numbers whose command meters the session keeps; higher ones are resolved per command. */
+  private static final int CACHED_LUNS = 256;
+  private static final IscsiObserver.CommandKind[] KINDS = IscsiObserver.CommandKind.values();
+  /** Command meters by {@code lun * KINDS.length + kind}, for {@link #meterObserver}. */
+  private IscsiObserver.CommandMeter[] meters;
+  private IscsiObserver meterObserver;
 
   IscsiSession(IscsiService service, Context context, Type type, String initiatorName, long isid, int tsih,
       IscsiTarget target, int portalGroupTag, SessionParameters params, Nexus nexus, int queueDepth,
@@ -451,7 +457,9 @@ final class IscsiSession {
       data = null;
     }
     // At ErrorRecoveryLevel > 0 the data and status stay until acknowledged (SNACK, reassignment).
-    task.result = new ScsiResult(result.status(), result.sense(), null, result.residual(), false);
+    // The status part of the result; a result without Data-In is that already.
+    task.result = result.dataIn() == null ? result
+        : new ScsiResult(result.status(), result.sense(), null, result.residual(), false);
     task.dataIn = data;
     if (data != null) {
       task.planDataIn(data.readableBytes(), task.connection.params.initiatorMaxRecvDataSegmentLength(),
@@ -535,11 +543,37 @@ final class IscsiSession {
     if (erl() > 0) {
       task.state = IscsiTask.State.STATUS_SENT;
       task.connection.awaitAcknowledgement(task);
-      service.observer().commandCompleted(tsih, target.name(), task.lunNumber(), task.kind(), task.result.status(),
-          task.bytesMoved(), System.nanoTime() - task.arrived);
+      commandMeter(task).completed(task.result.status(), task.bytesMoved(), System.nanoTime() - task.arrived);
     } else {
       endTask(task, task.result.status());
     }
+  }
+
+  /**
+   * The observer's meter for the task's LUN and kind, resolved on the first command of each and
+   * kept by LUN number (below {@link #CACHED_LUNS}), so a completion does no lookup. Resolved
+   * again when the service's observer is replaced.
+   */
+  private IscsiObserver.CommandMeter commandMeter(IscsiTask task) {
+    IscsiObserver observer = service.observer();
+    int lun = task.lunNumber();
+    IscsiObserver.CommandKind kind = task.kind();
+    if (lun >= CACHED_LUNS) return observer.commandMeter(tsih, target.name(), lun, kind);
+    if (observer != meterObserver) {
+      meterObserver = observer;
+      meters = null;
+    }
+    int i = lun * KINDS.length + kind.ordinal();
+    if (meters == null || i >= meters.length) {
+      meters = java.util.Arrays.copyOf(meters == null ? new IscsiObserver.CommandMeter[0] : meters,
+          (lun + 1) * KINDS.length);
+    }
+    IscsiObserver.CommandMeter m = meters[i];
+    if (m == null) {
+      m = observer.commandMeter(tsih, target.name(), lun, kind);
+      meters[i] = m;
+    }
+    return m;
   }
 
   /** Removes {@code task} if it is the one registered under its ITT. */
@@ -559,8 +593,7 @@ final class IscsiSession {
 
   private void endTask(IscsiTask task, int status) {
     if (removeTask(task)) {
-      service.observer().commandCompleted(tsih, target.name(), task.lunNumber(), task.kind(), status,
-          task.bytesMoved(), System.nanoTime() - task.arrived);
+      commandMeter(task).completed(status, task.bytesMoved(), System.nanoTime() - task.arrived);
     }
     task.finish();
     task.connection.deallocateTaskResources(task.itt);

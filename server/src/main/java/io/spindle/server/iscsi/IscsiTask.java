@@ -79,6 +79,12 @@ final class IscsiTask implements ScsiCommand {
   // Data-Out placement (RFC 7143 §4.2.5.2): by offset, holes allowed until recovery R2Ts fill them.
   // Made on the first placement: commands without Data-Out never need it.
   private TreeMap<Integer, ByteBuf> segments;
+  /**
+   * The first segment placed (immediate data: for a small write all there is), kept outside
+   * {@link #segments} until a second one arrives, so such a write makes no map.
+   */
+  private ByteBuf firstSegment;
+  private int firstSegmentOffset;
   private int contiguous;
   private int receivedBytes;
   private final int unsolicitedLimit;
@@ -91,7 +97,7 @@ final class IscsiTask implements ScsiCommand {
   /** R2Ts sent, by R2TSN, for Data/R2T SNACK (ErrorRecoveryLevel &gt; 0). */
   final List<R2t> r2tsSent = new ArrayList<>();
   /** Ranges to request again (recovery R2Ts, RFC 7143 §7.8): {offset, length}. */
-  private final Deque<int[]> recoveryRanges = new ArrayDeque<>(1);
+  private Deque<int[]> recoveryRanges;
   private int wantedEnd;
   /** When Data-Out last arrived or was asked for (System.nanoTime), to notice a stalled transfer. */
   long lastProgress = System.nanoTime();
@@ -260,7 +266,7 @@ final class IscsiTask implements ScsiCommand {
       if (recovering && pdu.dataSn() > unsolicitedDataSn && offset > unsolicitedNextOffset
           && offset + length <= unsolicitedLimit) {
         // Data-Out lost on the way (header discarded, RFC 7143 §7.8): ask for the hole again.
-        recoveryRanges.add(new int[] {unsolicitedNextOffset, offset - unsolicitedNextOffset});
+        recoveryRanges().add(new int[] {unsolicitedNextOffset, offset - unsolicitedNextOffset});
         unsolicitedNextOffset = offset;
         unsolicitedDataSn = pdu.dataSn();
       }
@@ -272,7 +278,7 @@ final class IscsiTask implements ScsiCommand {
       unsolicitedNextOffset += length;
       unsolicitedDataSn++;
       if (digestError) {
-        recoveryRanges.add(new int[] {offset, length});
+        recoveryRanges().add(new int[] {offset, length});
       } else if (!place(offset, pdu.data())) {
         return RejectPdu.PROTOCOL_ERROR;
       }
@@ -295,7 +301,7 @@ final class IscsiTask implements ScsiCommand {
       if (r2t == null) return recovering ? 0 : RejectPdu.INVALID_PDU_FIELD; // late for a replaced R2T
       if (recovering && pdu.dataSn() > r2t.nextDataSn && offset > r2t.nextOffset
           && offset + length <= r2t.offset + r2t.length) {
-        recoveryRanges.add(new int[] {r2t.nextOffset, offset - r2t.nextOffset});
+        recoveryRanges().add(new int[] {r2t.nextOffset, offset - r2t.nextOffset});
         r2t.nextOffset = offset;
         r2t.nextDataSn = pdu.dataSn();
       }
@@ -306,7 +312,7 @@ final class IscsiTask implements ScsiCommand {
       r2t.nextOffset += length;
       r2t.nextDataSn++;
       if (digestError) {
-        recoveryRanges.add(new int[] {offset, length});
+        recoveryRanges().add(new int[] {offset, length});
       } else if (!place(offset, pdu.data())) {
         return RejectPdu.PROTOCOL_ERROR;
       }
@@ -320,18 +326,29 @@ final class IscsiTask implements ScsiCommand {
     return 0;
   }
 
+  /** Made by the first range to request again: most tasks never lose data. */
+  private Deque<int[]> recoveryRanges() {
+    if (recoveryRanges == null) recoveryRanges = new ArrayDeque<>(1);
+    return recoveryRanges;
+  }
+
+  private boolean hasRecoveryRanges() {
+    return recoveryRanges != null && !recoveryRanges.isEmpty();
+  }
+
   /** Stores a retained slice at {@code offset}; false if it overlaps data already placed. */
   private boolean place(int offset, ByteBuf data) {
     int length = data.readableBytes();
     if (length == 0) return true;
-    if (segments == null || segments.isEmpty()) {
-      if (segments == null) segments = new TreeMap<>();
+    if (firstSegment == null && (segments == null || segments.isEmpty())) {
       // The first segment (immediate data, usually all there is): nothing to overlap or join.
-      segments.put(offset, data.retainedSlice());
+      firstSegment = data.retainedSlice();
+      firstSegmentOffset = offset;
       receivedBytes += length;
       if (offset == contiguous) contiguous += length;
       return true;
     }
+    TreeMap<Integer, ByteBuf> segments = segmentMap();
     Map.Entry<Integer, ByteBuf> below = segments.floorEntry(offset);
     if (below != null && below.getKey() + below.getValue().readableBytes() > offset) return false;
     Map.Entry<Integer, ByteBuf> above = segments.ceilingEntry(offset);
@@ -343,9 +360,27 @@ final class IscsiTask implements ScsiCommand {
     return true;
   }
 
+  /** Every placed segment by offset: the first one joins the map once there is more than one. */
+  private TreeMap<Integer, ByteBuf> segmentMap() {
+    if (segments == null) segments = new TreeMap<>();
+    if (firstSegment != null) {
+      segments.put(firstSegmentOffset, firstSegment);
+      firstSegment = null;
+    }
+    return segments;
+  }
+
   /** A view of placed bytes {@code [offset, offset + length)}, which must be contiguous. */
   private ByteBuf slice(int offset, int length) {
-    if (segments == null) return Unpooled.EMPTY_BUFFER; // nothing placed: only an empty range is contiguous
+    if (firstSegment != null) {
+      int from = offset - firstSegmentOffset;
+      if (from >= 0 && from + length <= firstSegment.readableBytes()) {
+        return firstSegment.retainedSlice(firstSegment.readerIndex() + from, length);
+      }
+    }
+    // Nothing placed: only an empty range is contiguous.
+    if (segments == null && firstSegment == null) return Unpooled.EMPTY_BUFFER;
+    TreeMap<Integer, ByteBuf> segments = segmentMap();
     Map.Entry<Integer, ByteBuf> first = segments.floorEntry(offset);
     if (first != null) {
       ByteBuf b = first.getValue();
@@ -395,16 +430,18 @@ final class IscsiTask implements ScsiCommand {
    */
   boolean recoverStalledDataOut(long now, long stallNanos) {
     if (state != State.ACTIVE || pending == null || now - lastProgress < stallNanos) return false;
-    if (r2ts.isEmpty() && unsolicitedDone && recoveryRanges.isEmpty()) return false;
+    if (r2ts.isEmpty() && unsolicitedDone && !hasRecoveryRanges()) return false;
     lastProgress = now;
     for (R2t r : r2ts) {
-      if (r.nextOffset < r.offset + r.length) recoveryRanges.add(new int[] {r.nextOffset, r.offset + r.length - r.nextOffset});
+      if (r.nextOffset < r.offset + r.length) {
+        recoveryRanges().add(new int[] {r.nextOffset, r.offset + r.length - r.nextOffset});
+      }
     }
     r2ts.clear();
     if (!unsolicitedDone) {
       unsolicitedDone = true;
       if (unsolicitedNextOffset < unsolicitedLimit) {
-        recoveryRanges.add(new int[] {unsolicitedNextOffset, unsolicitedLimit - unsolicitedNextOffset});
+        recoveryRanges().add(new int[] {unsolicitedNextOffset, unsolicitedLimit - unsolicitedNextOffset});
       }
       nextR2tOffset = Math.max(nextR2tOffset, unsolicitedLimit);
     }
@@ -418,7 +455,7 @@ final class IscsiTask implements ScsiCommand {
     while (r2ts.size() < p.maxOutstandingR2T()) {
       int offset;
       int length;
-      if (!recoveryRanges.isEmpty()) {
+      if (hasRecoveryRanges()) {
         int[] range = recoveryRanges.peek();
         offset = range[0];
         length = Math.min(range[1], p.maxBurstLength());
@@ -451,17 +488,17 @@ final class IscsiTask implements ScsiCommand {
     connection = to;
     state = State.ACTIVE;
     r2ts.clear();
-    recoveryRanges.clear();
+    if (recoveryRanges != null) recoveryRanges.clear();
     unsolicitedDone = true;
     int end = Math.max(wantedEnd, nextR2tOffset);
     int at = 0;
-    if (segments != null) {
-      for (Map.Entry<Integer, ByteBuf> e : segments.entrySet()) {
-        if (e.getKey() > at) recoveryRanges.add(new int[] {at, e.getKey() - at});
+    if (segments != null || firstSegment != null) {
+      for (Map.Entry<Integer, ByteBuf> e : segmentMap().entrySet()) {
+        if (e.getKey() > at) recoveryRanges().add(new int[] {at, e.getKey() - at});
         at = e.getKey() + e.getValue().readableBytes();
       }
     }
-    if (at < end) recoveryRanges.add(new int[] {at, end - at});
+    if (at < end) recoveryRanges().add(new int[] {at, end - at});
     nextR2tOffset = end;
   }
 
@@ -545,6 +582,10 @@ final class IscsiTask implements ScsiCommand {
     if (dataIn != null) {
       dataIn.release();
       dataIn = null;
+    }
+    if (firstSegment != null) {
+      firstSegment.release();
+      firstSegment = null;
     }
     if (segments != null) {
       segments.values().forEach(ByteBuf::release);

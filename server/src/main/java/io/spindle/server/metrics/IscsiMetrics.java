@@ -40,6 +40,8 @@ public final class IscsiMetrics implements IscsiObserver {
     public final LongAdder bytesRead = new LongAdder();
     public final LongAdder bytesWritten = new LongAdder();
     public final LongAdder errors = new LongAdder();
+    /** Dropped by {@link #retainSessions}: a meter that still holds it puts it back. */
+    volatile boolean retired;
   }
 
   private final MeterRegistry registry;
@@ -97,7 +99,11 @@ public final class IscsiMetrics implements IscsiObserver {
 
   /** Forgets sessions that are no longer live. */
   public void retainSessions(Set<Integer> live) {
-    perSession.keySet().retainAll(live);
+    perSession.entrySet().removeIf(e -> {
+      if (live.contains(e.getKey())) return false;
+      e.getValue().retired = true;
+      return true;
+    });
   }
 
   /** Names of targets a session has logged in to: configured, so a bounded set. */
@@ -167,16 +173,19 @@ public final class IscsiMetrics implements IscsiObserver {
     CommandMeters m = commandMeters.get(key);
     if (m == null) m = commandMeters.computeIfAbsent(key, this::commandMeters);
     m.commands.increment();
-    if (kind != CommandKind.OTHER && bytes > 0) {
-      Counter data = m.data;
-      if (data == null) {
-        data = Counter.builder("spindle.scsi.data").baseUnit("bytes").description("Data moved by READ and WRITE commands")
-            .tags("target", t, "lun", Integer.toString(lun), "op", op(kind)).register(registry);
-        m.data = data;
-      }
-      data.increment(bytes);
-    }
+    if (kind != CommandKind.OTHER && bytes > 0) dataCounter(m, t, lun, kind).increment(bytes);
     m.duration.record(latencyNanos, TimeUnit.NANOSECONDS);
+  }
+
+  /** The data counter of a (target, LUN, operation), registered by the first command that moved data. */
+  private Counter dataCounter(CommandMeters m, String t, int lun, CommandKind kind) {
+    Counter data = m.data;
+    if (data == null) {
+      data = Counter.builder("spindle.scsi.data").baseUnit("bytes").description("Data moved by READ and WRITE commands")
+          .tags("target", t, "lun", Integer.toString(lun), "op", op(kind)).register(registry);
+      m.data = data;
+    }
+    return data;
   }
 
   private static String op(CommandKind kind) {
@@ -198,7 +207,10 @@ public final class IscsiMetrics implements IscsiObserver {
   public void commandCompleted(int tsih, String targetName, int lun, CommandKind kind, int scsiStatus, long bytes,
       long latencyNanos) {
     commandCompleted(targetName, lun, kind, scsiStatus, bytes, latencyNanos);
-    SessionCounters c = perSession.computeIfAbsent(tsih, k -> new SessionCounters());
+    count(perSession.computeIfAbsent(tsih, k -> new SessionCounters()), kind, scsiStatus, bytes);
+  }
+
+  private static void count(SessionCounters c, CommandKind kind, int scsiStatus, long bytes) {
     switch (kind) {
       case READ -> {
         c.reads.increment();
@@ -211,6 +223,62 @@ public final class IscsiMetrics implements IscsiObserver {
       default -> c.others.increment();
     }
     if (scsiStatus != 0) c.errors.increment();
+  }
+
+  /**
+   * The meters of one session's commands on one LUN and kind, resolved once: a GOOD command then
+   * costs a counter increment, a timer record and the session's counters, with no lookup and no
+   * allocation. Other statuses (rare) take the keyed path for their status counter.
+   */
+  @Override
+  public CommandMeter commandMeter(int tsih, String targetName, int lun, CommandKind kind) {
+    return new SessionCommandMeter(tsih, target(targetName), lun, kind,
+        perSession.computeIfAbsent(tsih, k -> new SessionCounters()));
+  }
+
+  private final class SessionCommandMeter implements CommandMeter {
+    private final int tsih;
+    private final String target;
+    private final int lun;
+    private final CommandKind kind;
+    /** The admin API's counters of the session. */
+    private SessionCounters session;
+    /** The GOOD meters, resolved by the first GOOD command so no series appears before one. */
+    private CommandMeters good;
+
+    SessionCommandMeter(int tsih, String target, int lun, CommandKind kind, SessionCounters session) {
+      this.tsih = tsih;
+      this.target = target;
+      this.lun = lun;
+      this.kind = kind;
+      this.session = session;
+    }
+
+    @Override
+    public void completed(int scsiStatus, long bytes, long latencyNanos) {
+      if (scsiStatus == 0) {
+        CommandMeters m = good;
+        if (m == null) {
+          m = commandMeters.computeIfAbsent(new CommandKey(target, lun, kind, 0), IscsiMetrics.this::commandMeters);
+          good = m;
+        }
+        m.commands.increment();
+        if (kind != CommandKind.OTHER && bytes > 0) dataCounter(m, target, lun, kind).increment(bytes);
+        m.duration.record(latencyNanos, TimeUnit.NANOSECONDS);
+      } else {
+        commandCompleted(target, lun, kind, scsiStatus, bytes, latencyNanos);
+      }
+      SessionCounters c = session;
+      if (c.retired) {
+        // Taken for an ended session by a statistics call that raced this session's start.
+        c = perSession.computeIfAbsent(tsih, k -> {
+          session.retired = false;
+          return session;
+        });
+        session = c;
+      }
+      count(c, kind, scsiStatus, bytes);
+    }
   }
 
   @Override

@@ -99,7 +99,7 @@ public final class SbcCommands {
     lu.checkWritable();
     lu.checkRange(lba, blocks);
     if (blocks > SbcLimits.maxAtomicBlocks(lu.blockSize())) throw CheckCondition.invalidCdbField(12, -1);
-    return write(t, lba, blocks, fua(c), 12);
+    return write(t, lba, blocks, fua(c), 12, true);
   }
 
   /** WRITE AND VERIFY(10/12/16): our stores do not lose written data, so verify is the write itself. */
@@ -195,7 +195,7 @@ public final class SbcCommands {
       }
       return Future.succeededFuture(ScsiResult.good(buf, (int) (edtl - bytes)));
     }
-    return t.blocking(() -> {
+    return t.transfer(() -> {
       store.read(buf, offset, n);
       return buf;
     }).transform(ar -> {
@@ -208,10 +208,15 @@ public final class SbcCommands {
   }
 
   static Future<ScsiResult> write(Task t, long lba, long blocks, boolean fua) {
-    return write(t, lba, blocks, fua, lengthByte(t));
+    return write(t, lba, blocks, fua, lengthByte(t), false);
   }
 
-  static Future<ScsiResult> write(Task t, long lba, long blocks, boolean fua, int lengthByte) {
+  /**
+   * Writes the Data-Out to the store. With {@code exclusive} (WRITE ATOMIC) the range is held
+   * against every other writer; a plain write only keeps out of an exclusive holder's way, and
+   * while there is none it takes no range at all (see {@link io.spindle.scsi.impl.LogicalUnitImpl#tryBeginWrite}).
+   */
+  static Future<ScsiResult> write(Task t, long lba, long blocks, boolean fua, int lengthByte, boolean exclusive) {
     LogicalUnitImpl lu = t.lu();
     lu.checkWritable();
     checkTransfer(lu, lba, blocks, lengthByte);
@@ -225,15 +230,38 @@ public final class SbcCommands {
     if (n == 0) return Future.succeededFuture(ScsiResult.good(null, residual));
     long offset = lba * bs;
     boolean force = fua || !lu.modePages().wce();
-    return withRange(t, lba, n / bs, () -> then(t.command().dataOut(0, n), data -> t.transfer(() -> {
+    if (exclusive) {
+      return withRange(t, lba, n / bs, () -> then(t.command().dataOut(0, n),
+          data -> t.transfer(() -> store(lu, data, offset, force, residual, false))));
+    }
+    Future<ByteBuf> dataOut = t.command().dataOut(0, n);
+    if (dataOut.succeeded() && !lu.store().blocks() && lu.tryBeginWrite()) {
+      // All of it came as immediate data and the store does not block (null, memory): write now.
       try {
-        lu.store().write(data, offset);
-        if (force) lu.store().flush();
-      } finally {
-        data.release();
+        return Future.succeededFuture(store(lu, dataOut.result(), offset, force, residual, true));
+      } catch (java.io.IOException e) {
+        return Future.failedFuture(e);
       }
-      return ScsiResult.good(null, residual);
-    })));
+    }
+    // The range matters only once the data is here: a plain write holds nothing while it waits for Data-Out.
+    return then(dataOut, data -> {
+      if (lu.tryBeginWrite()) return t.transfer(() -> store(lu, data, offset, force, residual, true));
+      // An exclusive range (COMPARE AND WRITE, ...) is held or waited for: queue behind it.
+      return withRange(t, lba, n / bs, () -> t.transfer(() -> store(lu, data, offset, force, residual, false)));
+    });
+  }
+
+  /** The store part of a write; {@code begun} ends the plain write begun by {@code tryBeginWrite}. */
+  private static ScsiResult store(LogicalUnitImpl lu, ByteBuf data, long offset, boolean force, int residual,
+      boolean begun) throws java.io.IOException {
+    try {
+      lu.store().write(data, offset);
+      if (force) lu.store().flush();
+    } finally {
+      data.release();
+      if (begun) lu.endWrite();
+    }
+    return ScsiResult.good(null, residual);
   }
 
   /**
