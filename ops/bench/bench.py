@@ -767,7 +767,9 @@ def main():
     ap.add_argument("--spindle-port", type=int, default=3261)
     ap.add_argument("--tgt-port", type=int, default=3262)
     ap.add_argument("--tgt-control-port", type=int, default=3262, help="tgtd -C (below 32768)")
-    ap.add_argument("--java-opts", default="", help="extra JVM options for Spindle, one string")
+    ap.add_argument("--java-opts", default="",
+                    help="extra JVM options for Spindle, one string; write it as --java-opts='-XX:+UseSerialGC ...' "
+                         "(with '=', since the value starts with a dash)")
     ap.add_argument("--lat-count", type=int, default=3000, help="QD1 latency samples per op per round")
     ap.add_argument("--no-latency", action="store_true", help="skip the QD1 latency measurement")
     ap.add_argument("--soak", type=float, metavar="SECONDS", help="soak mode instead of the comparison")
@@ -783,6 +785,7 @@ def main():
     ap.add_argument("--luns", default="file,null", help="comma-separated LUNs to run: file, null (default both)")
     ap.add_argument("--jar", help="Spindle jar to run (default server/target/spindle.jar)")
     a = ap.parse_args()
+    os.makedirs(a.out, exist_ok=True)
     global WORKLOADS, JAR
     if a.workloads:
         wanted = a.workloads.split(",")

@@ -195,6 +195,7 @@ public final class SbcCommands {
       }
       return Future.succeededFuture(ScsiResult.good(buf, (int) (edtl - bytes)));
     }
+    if (store.tryRead(buf, offset, n)) return Future.succeededFuture(ScsiResult.good(buf, (int) (edtl - bytes)));
     return t.transfer(() -> {
       store.read(buf, offset, n);
       return buf;
@@ -245,7 +246,15 @@ public final class SbcCommands {
     }
     // The range matters only once the data is here: a plain write holds nothing while it waits for Data-Out.
     return then(dataOut, data -> {
-      if (lu.tryBeginWrite()) return t.transfer(() -> store(lu, data, offset, force, residual, true));
+      if (lu.tryBeginWrite()) {
+        if (!force && lu.store().tryWrite(data, offset)) {
+          // Done without blocking (page cache): no worker round trip.
+          lu.endWrite();
+          data.release();
+          return Future.succeededFuture(ScsiResult.good(null, residual));
+        }
+        return t.transfer(() -> store(lu, data, offset, force, residual, true));
+      }
       // An exclusive range (COMPARE AND WRITE, ...) is held or waited for: queue behind it.
       return withRange(t, lba, n / bs, () -> t.transfer(() -> store(lu, data, offset, force, residual, false)));
     });

@@ -49,6 +49,24 @@ public interface BackingStore {
     return true;
   }
 
+  /**
+   * Tries {@link #read} without blocking, on the caller's thread (an event loop): true when all
+   * {@code length} bytes were read (and {@code dst}'s writer index moved), false when the read
+   * must go to a worker after all (data not in memory, or no way to know) — {@code dst} is then
+   * unchanged. Saves the two thread hops of a worker round trip when the data is cached.
+   */
+  default boolean tryRead(ByteBuf dst, long offset, int length) {
+    return false;
+  }
+
+  /**
+   * Tries {@link #write} without blocking, as {@link #tryRead}: true when all of {@code src} was
+   * written (its reader index is not moved), false when the write must go to a worker.
+   */
+  default boolean tryWrite(ByteBuf src, long offset) {
+    return false;
+  }
+
   /** Whether the store supports thin provisioning (LBPME in READ CAPACITY 16). */
   default boolean thin() {
     return false;

@@ -153,6 +153,77 @@ public final class FileBackingStore implements BackingStore {
     dst.writerIndex(start + length);
   }
 
+  /**
+   * preadv2(2) with RWF_NOWAIT: the kernel copies from the page cache or fails at once with
+   * EAGAIN (it never waits for the disk), so the event loop may call it. A short or failed read
+   * leaves {@code dst} as it was and the caller hands the read to a worker.
+   */
+  @Override
+  public boolean tryRead(ByteBuf dst, long offset, int length) {
+    if (!readNowait.usable() || fd < 0 || offset + length > fileLength || !dst.hasMemoryAddress()) return false;
+    dst.ensureWritable(length);
+    long n = readNowait.call(true, fd, dst.memoryAddress() + dst.writerIndex(), length, offset);
+    if (n != length) return false;
+    dst.writerIndex(dst.writerIndex() + length);
+    return true;
+  }
+
+  /**
+   * pwritev2(2) with RWF_NOWAIT: a buffered write that needs no I/O wait completes here, on file
+   * systems that take the flag for buffered writes; otherwise EAGAIN or a short write (then the
+   * worker rewrites the whole range, which is idempotent).
+   */
+  @Override
+  public boolean tryWrite(ByteBuf src, long offset) {
+    int length = src.readableBytes();
+    if (!writeNowait.usable() || fd < 0 || src.nioBufferCount() != 1 || !src.hasMemoryAddress()) return false;
+    return writeNowait.call(false, fd, src.memoryAddress() + src.readerIndex(), length, offset) == length;
+  }
+
+  /** One iovec per thread for the RWF_NOWAIT calls, in native memory. */
+  private static final ThreadLocal<ByteBuffer> IOVEC = ThreadLocal.withInitial(
+      () -> ByteBuffer.allocateDirect(16).order(java.nio.ByteOrder.nativeOrder()));
+  /** Reads and writes apart: ext4 takes RWF_NOWAIT for reads but not for buffered writes (6.x). */
+  private final NoWait readNowait = new NoWait("reads");
+  private final NoWait writeNowait = new NoWait("writes");
+
+  /**
+   * RWF_NOWAIT calls of one kind and whether they work here: a kernel or file system without them
+   * fails every call (EOPNOTSUPP; tmpfs does for both kinds), so after {@link #GIVE_UP} failures
+   * without one success the store stops trying.
+   */
+  private final class NoWait {
+    private static final int GIVE_UP = 256;
+    private final String kind;
+    // Raw addresses need Netty's Unsafe access to direct buffers.
+    private volatile boolean off = !LinuxFiles.Direct.AVAILABLE || !io.netty.util.internal.PlatformDependent.hasUnsafe();
+    private volatile boolean worked;
+    private volatile int failures;
+
+    NoWait(String kind) {
+      this.kind = kind;
+    }
+
+    boolean usable() {
+      return !off;
+    }
+
+    long call(boolean read, int fd, long address, int length, long offset) {
+      ByteBuffer iov = IOVEC.get();
+      iov.putLong(0, address).putLong(8, length);
+      long iovAddress = io.netty.util.internal.PlatformDependent.directBufferAddress(iov);
+      long n = read ? LinuxFiles.Direct.preadv2(fd, iovAddress, 1, offset, LinuxFiles.RWF_NOWAIT)
+          : LinuxFiles.Direct.pwritev2(fd, iovAddress, 1, offset, LinuxFiles.RWF_NOWAIT);
+      if (n >= 0) {
+        if (!worked) worked = true;
+      } else if (!worked && ++failures >= GIVE_UP) {
+        off = true;
+        log.info("{}: non-blocking (RWF_NOWAIT) {} are not supported here; they go to a storage worker", path, kind);
+      }
+      return n;
+    }
+  }
+
   @Override
   public void write(ByteBuf src, long offset) throws IOException {
     long pos = offset;

@@ -41,6 +41,38 @@ final class LinuxFiles {
   static final LibC LIBC;
   static final boolean AVAILABLE;
 
+  /** preadv2(2)/pwritev2(2) flag, since Linux 4.14: fail with EAGAIN instead of waiting for I/O. */
+  static final int RWF_NOWAIT = 0x08;
+
+  /**
+   * preadv2(2) and pwritev2(2), bound with JNA's direct mapping (a plain native call, far cheaper
+   * than the interface proxy above: these run once per READ or WRITE). The iovec address is a raw
+   * pointer; -1 is returned on any error (errno is not needed: every failure means "not now").
+   */
+  static final class Direct {
+    static final boolean AVAILABLE;
+
+    static {
+      boolean ok = false;
+      if (LinuxFiles.AVAILABLE) {
+        try {
+          Native.register(Direct.class, "c");
+          ok = true;
+        } catch (LinkageError e) {
+          log.info("preadv2/pwritev2 not available through JNA ({}): file I/O always goes to a worker", e.toString());
+        }
+      }
+      AVAILABLE = ok;
+    }
+
+    static native long preadv2(int fd, long iov, int iovcnt, long offset, int flags);
+
+    static native long pwritev2(int fd, long iov, int iovcnt, long offset, int flags);
+
+    private Direct() {
+    }
+  }
+
   static {
     LibC lib = null;
     // off_t is 64 bits only on 64-bit Linux ABIs; the long parameters above assume it.
