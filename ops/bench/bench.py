@@ -4,7 +4,7 @@
 Run through ops/bench/run.sh, which installs the tools and builds the jar first. Modes:
   (default)        the comparison benchmark (GitHub issue 4), markdown to stdout and results-<date>.md
   --soak SECONDS   32 concurrent sessions at QD 8 against Spindle only, with Netty leak detection
-  --profile SECONDS  JFR recording of Spindle under 4 KiB QD32 reads and writes, summarized
+  --profile SECONDS  JFR recording of Spindle under 4 KiB QD32 reads and writes (or --workloads), summarized
 See ops/bench/README.md for what every number means.
 """
 import argparse
@@ -584,7 +584,9 @@ def profile(a):
     if have_perf:
         servers.append(Tgt(a).start())  # reference for the syscall counts only
     jfr_file = os.path.join(a.dir, "spindle.jfr")
-    loads = [(w, lun) for lun in ("null", "file") for w in (WORKLOADS[2], WORKLOADS[3])]
+    # 4 KiB QD32 reads and writes, or the workloads --workloads names (e.g. the QD1 ones).
+    profiled = WORKLOADS if a.workloads else [w for w in WORKLOADS if w[0].startswith("4k-") and w[0].endswith("-qd32")]
+    loads = [(w, lun) for lun in ("null", "file") if lun in a.luns.split(",") for w in profiled]
     for w, lun in loads:  # warm the JIT before measuring
         qemu_bench(s.url(lun), w[1], 50000)
     kernel = {}

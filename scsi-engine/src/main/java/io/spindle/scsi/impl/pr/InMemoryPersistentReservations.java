@@ -13,7 +13,9 @@ public final class InMemoryPersistentReservations implements PersistentReservati
 
   private final Map<String, Long> registrations = new LinkedHashMap<>();
   private int generation;
-  private String holder; // null when not reserved; for all-registrants types any registrant holds it
+  // null when not reserved; for all-registrants types any registrant holds it. Written under the
+  // lock, volatile so that reserved() — asked for every READ and WRITE — takes no lock.
+  private volatile String holder;
   private int type;
   private boolean aptpl;
   /** Bumped on every change; lets the persister skip stale snapshots. */
@@ -36,7 +38,7 @@ public final class InMemoryPersistentReservations implements PersistentReservati
   }
 
   @Override
-  public synchronized boolean reserved() {
+  public boolean reserved() {
     return holder != null;
   }
 
