@@ -447,10 +447,8 @@ public final class SpindleServer {
   }
 
   /**
-   * Logical units no longer configured, once no session can reach them. They are not closed
-   * here: the engine closes every unit it opened at stop, and closing one twice fails there
-   * (LogicalUnit.close is not idempotent yet). Until the engine can forget a unit, a removed
-   * unit keeps its file open (or its memory) until the server stops; nothing can reach it.
+   * Closes the logical units no longer configured, once no session can reach them: the store is
+   * flushed and its file closed (or its memory freed), so an operator can move or delete it.
    */
   private void closeRetiredUnits(Map<String, Map<Integer, OpenLun>> current,
       Map<String, Map<Integer, OpenLun>> previous) {
@@ -459,7 +457,10 @@ public final class SpindleServer {
     current.values().forEach(m -> m.values().forEach(u -> held.add(u.unit())));
     previous.forEach((t, m) -> m.forEach((n, u) -> {
       if (!held.contains(u.unit())) {
-        ops.info("logical unit target={} lun={} retired: no session can reach it; released at stop", t, n);
+        u.unit().close()
+            .onSuccess(v -> ops.info("logical unit target={} lun={} retired: flushed and closed", t, n))
+            .onFailure(e -> ops.warn("logical unit target={} lun={} retired, but closing it failed: {}", t, n,
+                e.getMessage()));
       }
     }));
   }

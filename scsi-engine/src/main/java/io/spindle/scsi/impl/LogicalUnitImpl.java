@@ -402,15 +402,26 @@ public final class LogicalUnitImpl implements LogicalUnit {
     raiseUnitAttention(UnitAttention.MODE_PARAMETERS_CHANGED, by.initiatorPort());
   }
 
+  /** The close in progress or done; null while open. */
+  private Future<Void> closing;
+
+  /**
+   * Flushes and closes the store, once: later calls return the same outcome, so the server may
+   * close a unit a reload retired and the engine's stop need not know about it.
+   */
   @Override
-  public Future<Void> close() {
-    return engine.worker().executeBlocking(() -> {
-      try {
-        store.flush();
-      } finally {
-        store.close();
-      }
-      return null;
-    }, false);
+  public synchronized Future<Void> close() {
+    if (closing == null) {
+      engine.forget(this);
+      closing = engine.worker().executeBlocking(() -> {
+        try {
+          store.flush();
+        } finally {
+          store.close();
+        }
+        return null;
+      }, false);
+    }
+    return closing;
   }
 }

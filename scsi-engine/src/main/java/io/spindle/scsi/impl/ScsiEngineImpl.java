@@ -97,11 +97,16 @@ public final class ScsiEngineImpl implements ScsiEngine {
     return new ScsiTargetImpl(this, name, m);
   }
 
+  /** A unit closed on its own (a reload retired it): the engine's stop no longer closes it. */
+  void forget(LogicalUnitImpl lu) {
+    open.remove(lu);
+  }
+
   @Override
   public Future<Void> close() {
     closed = true;
     List<Future<?>> all = new ArrayList<>();
-    for (LogicalUnitImpl lu : open) all.add(lu.close());
+    for (LogicalUnitImpl lu : List.copyOf(open)) all.add(lu.close());
     open.clear();
     return Future.join(all).<Void>mapEmpty().eventually(() -> worker.close());
   }

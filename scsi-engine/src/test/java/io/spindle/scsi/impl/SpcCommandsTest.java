@@ -80,6 +80,14 @@ class SpcCommandsTest extends EngineTestBase {
   }
 
   @Test
+  void aUnitClosesOnceHoweverOftenItIsClosed() throws Exception {
+    // A reload retires a unit and closes it; the engine's stop (tearDown) must not close it again.
+    await(lu.close());
+    await(lu.close());
+    assertTrue(lu.close().succeeded());
+  }
+
+  @Test
   void newNexusStartsWithoutUnitAttentionAndSeesLaterOnesOnce() throws Exception {
     var n3 = new io.spindle.scsi.Nexus("iqn.i3", "iqn.i3,i,0x3", "iqn.t,t,0x1", 1);
     assertGood(run(n3, cdb(0x00, 6), null, 0, false));

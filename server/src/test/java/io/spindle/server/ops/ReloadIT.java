@@ -195,8 +195,27 @@ class ReloadIT {
     assertEquals(new JsonArray().add(OTHER), changes.getJsonArray("targetsRemoved"));
     assertThrows(RuntimeException.class,
         () -> Await.result(initiator.login("127.0.0.1", port("127.0.0.1"), OTHER, 0x400013L)));
+    Path file = dir.resolve("added.img").toRealPath();
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+    while (openDescriptors(file) > 0 && System.nanoTime() < deadline) Thread.sleep(50);
+    assertEquals(0, openDescriptors(file), "the retired LUN's file is closed after the grace period");
     writeAndVerify(s, 10, new byte[2 * BLOCK]);
     Await.result(s.logout());
+  }
+
+  /** How many of this process's descriptors (/proc/self/fd) refer to {@code file}; 0 off Linux. */
+  static long openDescriptors(Path file) throws java.io.IOException {
+    Path fds = Path.of("/proc/self/fd");
+    if (!java.nio.file.Files.isDirectory(fds)) return 0;
+    try (var list = java.nio.file.Files.list(fds)) {
+      return list.filter(fd -> {
+        try {
+          return java.nio.file.Files.readSymbolicLink(fd).equals(file);
+        } catch (java.io.IOException | UnsupportedOperationException e) {
+          return false; // closed meanwhile
+        }
+      }).count();
+    }
   }
 
   @Test
