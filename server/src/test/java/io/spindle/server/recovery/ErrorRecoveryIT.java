@@ -86,6 +86,17 @@ class ErrorRecoveryIT {
     assertTrue(r.recoveries() >= 3, "each killed connection is a recovery: " + r);
   }
 
+  /**
+   * Connections killed faster than a recovery completes: a TASK REASSIGN is lost with its
+   * connection again and again. Every command must still complete — the initiator keeps such a
+   * task's CmdSN (a new one left a hole that stalled every later command until it timed out).
+   */
+  @Test
+  void erl2SurvivesKillsFasterThanRecovery() {
+    VerifyWorkload.Result r = verify(2, 2, Duration.ofMillis(300), 0, 0, Duration.ofSeconds(10));
+    assertTrue(r.recoveries() >= 5, "connections were killed and recovered: " + r);
+  }
+
   @Test
   void erl1RecoversDataAndHeaderDigestErrors() {
     VerifyWorkload.Result r = verify(1, 1, null, 0.05, 0.01, Duration.ofSeconds(6));

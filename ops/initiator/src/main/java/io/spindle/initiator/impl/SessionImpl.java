@@ -1138,6 +1138,17 @@ final class SessionImpl implements Session {
     });
   }
 
+  /** A TASK REASSIGN that got no answer, tried again on a live connection (see {@link #reassign}). */
+  private void reassignLater(Command c) {
+    if (closed != null || relogging || active.get(c.itt) != c || c.link != null) return;
+    Link l = pickLink();
+    if (l == null) {
+      context.owner().setTimer(RETRY_DELAY_MILLIS, id -> reassignLater(c));
+      return;
+    }
+    reassign(l, c);
+  }
+
   /** RFC 7143 §11.5.1 TASK REASSIGN: the task moves to {@code to}; if the target cannot, it starts over. */
   private void reassign(Link to, Command c) {
     if (active.get(c.itt) != c || c.link != null) return;
@@ -1157,9 +1168,16 @@ final class SessionImpl implements Session {
         log.debug("{}: {} unknown to the target; retrying it on CID {}", this, c, to.cid);
         c.link = to;
         c.retry();
+      } else if (ar.failed()) {
+        // No answer: the connection that carried the TASK REASSIGN was lost too. Whether the
+        // target holds the task is unknown, so it keeps its ITT and CmdSN — a new CmdSN would leave
+        // a hole that stalls every later command if the target never received it (RFC 7143
+        // §4.2.2.1) — and is reassigned again once a connection is up; its timeout bounds this.
+        log.debug("{}: {} not reassigned ({}); trying again on the next connection", this, c,
+            ar.cause().getMessage());
+        context.owner().setTimer(RETRY_DELAY_MILLIS, id -> reassignLater(c));
       } else if (c.task.attempts < MAX_ATTEMPTS) {
-        log.info("{}: {} not reassigned ({}); sending it as a new task", this, c,
-            ar.succeeded() ? "response " + ar.result() : ar.cause().getMessage());
+        log.info("{}: {} not reassigned ({}); sending it as a new task", this, c, "response " + ar.result());
         to.connection.taskDone(c.itt); // iSER: the buffers the TMF advertised
         reissue(c);
       } else {
