@@ -361,7 +361,7 @@ public final class LogicalUnitImpl implements LogicalUnit {
 
   synchronized void nexusLost(Nexus nexus) {
     // SPC-4 §5.17.4.3: the copy statuses held for the nexus go with it.
-    io.spindle.scsi.impl.xcopy.CopyStatusTable.of(this).forget(prNexus(nexus));
+    io.spindle.scsi.impl.xcopy.CopyStatusTable.nexusLost(this, prNexus(nexus));
     String port = nexus.initiatorPort();
     knownNexuses.remove(port);
     unitAttentions.remove(port);

@@ -235,29 +235,36 @@ public final class SbcCommands {
       return withRange(t, lba, n / bs, () -> then(t.command().dataOut(0, n),
           data -> t.transfer(() -> store(lu, data, offset, force, residual, false))));
     }
-    Future<ByteBuf> dataOut = t.command().dataOut(0, n);
-    if (dataOut.succeeded() && !lu.store().blocks() && lu.tryBeginWrite()) {
-      // All of it came as immediate data and the store does not block (null, memory): write now.
+    // The range matters only once the data is here: a plain write holds nothing while it waits for
+    // Data-Out, and all of it that came as immediate data is written at once (then runs inline).
+    return then(t.command().dataOut(0, n), data -> {
+      if (!lu.tryBeginWrite()) {
+        // An exclusive range (COMPARE AND WRITE, ...) is held or waited for: queue behind it.
+        return withRange(t, lba, n / bs, () -> t.transfer(() -> store(lu, data, offset, force, residual, false)));
+      }
+      ScsiResult now;
       try {
-        return Future.succeededFuture(store(lu, dataOut.result(), offset, force, residual, true));
+        now = writeNow(lu, data, offset, force, residual);
       } catch (java.io.IOException e) {
         return Future.failedFuture(e);
       }
-    }
-    // The range matters only once the data is here: a plain write holds nothing while it waits for Data-Out.
-    return then(dataOut, data -> {
-      if (lu.tryBeginWrite()) {
-        if (!force && lu.store().tryWrite(data, offset)) {
-          // Done without blocking (page cache): no worker round trip.
-          lu.endWrite();
-          data.release();
-          return Future.succeededFuture(ScsiResult.good(null, residual));
-        }
-        return t.transfer(() -> store(lu, data, offset, force, residual, true));
-      }
-      // An exclusive range (COMPARE AND WRITE, ...) is held or waited for: queue behind it.
-      return withRange(t, lba, n / bs, () -> t.transfer(() -> store(lu, data, offset, force, residual, false)));
+      return now != null ? Future.succeededFuture(now)
+          : t.transfer(() -> store(lu, data, offset, force, residual, true));
     });
+  }
+
+  /**
+   * A begun plain write done here, without the future chain or a worker round trip, when that
+   * cannot block: the store does not block at all (null, memory), or the kernel took the write
+   * into the page cache without waiting ({@link io.spindle.scsi.impl.store.BackingStore#tryWrite}).
+   * Null when the write must go to a storage worker after all.
+   */
+  private static ScsiResult writeNow(LogicalUnitImpl lu, ByteBuf data, long offset, boolean force, int residual)
+      throws java.io.IOException {
+    if (!lu.store().blocks()) return store(lu, data, offset, force, residual, true);
+    if (force || !lu.store().tryWrite(data, offset)) return null;
+    release(lu, data, true);
+    return ScsiResult.good(null, residual);
   }
 
   /** The store part of a write; {@code begun} ends the plain write begun by {@code tryBeginWrite}. */
@@ -267,10 +274,15 @@ public final class SbcCommands {
       lu.store().write(data, offset);
       if (force) lu.store().flush();
     } finally {
-      data.release();
-      if (begun) lu.endWrite();
+      release(lu, data, begun);
     }
     return ScsiResult.good(null, residual);
+  }
+
+  /** The end of every write, done or failed: the data is released and a begun plain write ended. */
+  private static void release(LogicalUnitImpl lu, ByteBuf data, boolean begun) {
+    data.release();
+    if (begun) lu.endWrite();
   }
 
   /**

@@ -25,6 +25,15 @@ public final class CopyStatusTable {
     }
   }
 
+  /** I_T nexus loss on {@code lu}: drops the nexus's held statuses, if the LU ever ran a copy. */
+  public static void nexusLost(LogicalUnitImpl lu, String nexus) {
+    CopyStatusTable t;
+    synchronized (TABLES) {
+      t = TABLES.get(lu);
+    }
+    if (t != null) t.forget(nexus);
+  }
+
   /** COPY MANAGER STATUS values (SPC-4 §6.18.3). */
   public static final int IN_PROGRESS = 0x00;
   public static final int COMPLETED = 0x01;
@@ -111,7 +120,7 @@ public final class CopyStatusTable {
   }
 
   /** Drops every held status of a nexus (I_T nexus loss, SPC-4 §5.17.4.3). */
-  public synchronized void forget(String nexus) {
+  private synchronized void forget(String nexus) {
     LinkedHashMap<Integer, Entry> m = byNexus.get(nexus);
     if (m == null) return;
     m.values().removeIf(e -> e.status != IN_PROGRESS);
