@@ -111,6 +111,7 @@ final class IscsiConnection implements DatamoverListener {
   private long nopTimer;
   private int pingTtt = RESERVED;
   private long pingSent;
+  private boolean discardedSincePing;
 
   IscsiConnection(IscsiService service, DatamoverConnection dm) {
     this.service = service;
@@ -169,6 +170,7 @@ final class IscsiConnection implements DatamoverListener {
     }
     if (op == Opcode.NOP_OUT && pdu.itt() == RESERVED && ((NopOutPdu) pdu).ttt() == pingTtt) {
       pingTtt = RESERVED; // the answer to our ping (RFC 7143 §11.18)
+      if (discardedSincePing) ping(System.nanoTime()); // that ping showed an older ExpCmdSN
     }
     IscsiSession s = session;
     if (Vertx.currentContext() == s.context) {
@@ -204,7 +206,10 @@ final class IscsiConnection implements DatamoverListener {
     service.observer().digestError(peer, true);
     // NOP-based gap detection (RFC 7143 §6.2.1): a ping now shows the initiator our ExpCmdSN,
     // so a discarded command is retried without waiting for a timeout.
-    if (state == State.FULL_FEATURE && pingTtt == RESERVED) ping(System.nanoTime());
+    // One ping is out at a time; a discard meanwhile is pinged for when its answer arrives.
+    if (state != State.FULL_FEATURE) return;
+    if (pingTtt == RESERVED) ping(System.nanoTime());
+    else discardedSincePing = true;
   }
 
   @Override
@@ -832,6 +837,7 @@ final class IscsiConnection implements DatamoverListener {
    * the initiator learns of lost status or commands from the numbers (NOP-based gap detection).
    */
   private void ping(long now) {
+    discardedSincePing = false;
     pingTtt = nextPingTag();
     pingSent = now;
     NopInPdu ping = new NopInPdu();

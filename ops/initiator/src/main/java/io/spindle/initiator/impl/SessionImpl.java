@@ -98,7 +98,12 @@ final class SessionImpl implements Session {
   private int cmdSn;
   private int expCmdSn;
   /** Retry a gap command at most this often. */
-  private static final long GAP_RETRY_NANOS = 1_000_000_000L;
+  private static final long GAP_RETRY_NANOS = 500_000_000L;
+  /** How often the gap watch looks at the target's ExpCmdSN (milliseconds). */
+  private static final long GAP_WATCH_MILLIS = 250;
+  /** The target's ExpCmdSN at the last gap watch, and whether a NOP-Out ping of the watch is out. */
+  private int watchedExpCmdSn;
+  private boolean gapPingOut;
   private int maxCmdSn;
   private int nextCid;
   private int roundRobin;
@@ -117,6 +122,12 @@ final class SessionImpl implements Session {
     this.isid = login.isid();
     adopt(login);
     attach(connection, login);
+    if (targetName != null && erl() >= 1) {
+      context.owner().setPeriodic(GAP_WATCH_MILLIS, id -> {
+        if (closed != null) context.owner().cancelTimer(id);
+        else watchGap();
+      });
+    }
   }
 
   /** Session values of a leading login. RFC 7143 §4.2.2.1: the first command carries the login's CmdSN. */
@@ -921,6 +932,25 @@ final class SessionImpl implements Session {
    * that is a command sent a while ago with later ones behind it, the target never got it (its
    * header was discarded, say). It is sent again with the same ITT and CmdSN.
    */
+  /**
+   * The target pings when it discards a command, but not again for a second discard while its
+   * ping is out, and a lost retry leaves nothing to ping about. So four times a second: if the
+   * target's ExpCmdSN has not moved since the last look while commands are outstanding, ask it
+   * with a NOP-Out ping and retry what it still expects.
+   */
+  private void watchGap() {
+    if (!Sn.lt(expCmdSn, cmdSn) || expCmdSn != watchedExpCmdSn) {
+      watchedExpCmdSn = expCmdSn;
+      return;
+    }
+    if (gapPingOut) return;
+    gapPingOut = true;
+    register(new Nop(nextItt())).onComplete(ar -> {
+      gapPingOut = false;
+      if (ar.succeeded()) retryGap();
+    });
+  }
+
   private void retryGap() {
     if (!Sn.lt(expCmdSn, cmdSn)) return;
     long now = System.nanoTime();
@@ -928,6 +958,7 @@ final class SessionImpl implements Session {
       if (e instanceof Command c && c.task.cmdSn == expCmdSn && c.link != null && !c.link.gone) {
         if (now - c.lastRetry < GAP_RETRY_NANOS) return;
         c.lastRetry = now;
+        recoveries.incrementAndGet();
         log.info("{}: the target still expects CmdSN {} ({}); retrying it", this, expCmdSn & 0xffffffffL, c);
         c.retry();
         return;
@@ -958,6 +989,7 @@ final class SessionImpl implements Session {
       }
       if (rejectedOpcode == Opcode.SCSI_COMMAND.code && e instanceof Command c && c.link == l) {
         recoveries.incrementAndGet();
+        c.lastRetry = System.nanoTime(); // a target ping now would ask for it a second time
         c.retry();
       }
       return;
