@@ -39,8 +39,9 @@ public interface ScsiCommand {
 
   /**
    * Pulls Data-Out bytes {@code [offset, offset + length)} from the initiator. The returned
-   * buffer belongs to the caller (release it). Fails when the connection goes away or the
-   * range exceeds {@link #expectedDataTransferLength()}. Completes on {@link #context()}.
+   * buffer belongs to the caller (release it). Fails with {@link DataOutFailedException} when the
+   * transport cannot deliver the data (digest error, connection gone), otherwise when the range
+   * exceeds {@link #expectedDataTransferLength()}. Completes on {@link #context()}.
    */
   Future<ByteBuf> dataOut(int offset, int length);
 

@@ -2,6 +2,7 @@ package io.spindle.scsi.impl;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufUtil;
+import io.spindle.scsi.DataOutFailedException;
 import io.spindle.scsi.Nexus;
 import io.spindle.scsi.ScsiCommand;
 import io.spindle.scsi.ScsiResult;
@@ -199,6 +200,12 @@ public final class ScsiTargetImpl implements ScsiTarget {
       // SBC-4 4.18: WRITE ERROR or UNRECOVERED READ ERROR.
       return checkCondition(task, write ? CheckCondition.of(SenseData.MEDIUM_ERROR, 0x0C, 0x00)
           : CheckCondition.of(SenseData.MEDIUM_ERROR, 0x11, 0x00));
+    }
+    if (cause instanceof DataOutFailedException d) {
+      // The transport has logged the cause with its peer; the command ends as a transport failure.
+      log.debug("{}: {} ended: {}", name, OpcodeTable.name(task.opcode()), d.getMessage());
+      return checkCondition(task, CheckCondition.of(SenseData.ABORTED_COMMAND, d.additionalSenseCode(),
+          d.additionalSenseCodeQualifier()));
     }
     log.error("{}: command {} failed", name, OpcodeTable.name(task.opcode()), cause);
     // SPC-4 table: INTERNAL TARGET FAILURE.

@@ -3,6 +3,7 @@ package io.spindle.scsi.impl;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
+import io.spindle.scsi.DataOutFailedException;
 import org.junit.jupiter.api.Test;
 
 class SbcCommandsTest extends EngineTestBase {
@@ -30,6 +31,18 @@ class SbcCommandsTest extends EngineTestBase {
     TestCommand cmd = new TestCommand(ctx, N1, 0, rw10(0x2A, BLOCKS, 1), fill(512, 1), 512, false);
     assertCheck(run(cmd), SenseData.ILLEGAL_REQUEST, 0x21);
     assertEquals(0, cmd.pulls);
+  }
+
+  @Test
+  void dataOutLostInTheTransportIsAbortedCommandWithItsSense() throws Exception {
+    TestCommand cmd = new TestCommand(ctx, N1, 0, rw10(0x2A, 0, 1), fill(512, 1), 512, false);
+    cmd.dataOutFailure = new DataOutFailedException("digest", DataOutFailedException.PROTOCOL_SERVICE_CRC_ERROR);
+    Outcome o = run(cmd);
+    assertCheck(o, SenseData.ABORTED_COMMAND, 0x47);
+    assertEquals(0x05, o.sense()[13], "ASCQ: PROTOCOL SERVICE CRC ERROR");
+    cmd = new TestCommand(ctx, N1, 0, rw10(0x2A, 0, 1), fill(512, 1), 512, false);
+    cmd.dataOutFailure = new DataOutFailedException("gone", DataOutFailedException.DATA_PHASE_ERROR);
+    assertCheck(run(cmd), SenseData.ABORTED_COMMAND, 0x4B);
   }
 
   @Test

@@ -21,6 +21,8 @@ class TestCommand implements ScsiCommand {
   TaskAttribute attribute = TaskAttribute.SIMPLE;
   long tag;
   int pulls;
+  /** When set, every Data-Out pull fails with it, as a transport's would. */
+  RuntimeException dataOutFailure;
 
   TestCommand(Context context, Nexus nexus, int lun, byte[] cdb, byte[] dataOut, int edtl, boolean read) {
     this.context = context;
@@ -75,6 +77,7 @@ class TestCommand implements ScsiCommand {
   @Override
   public Future<ByteBuf> dataOut(int offset, int length) {
     pulls++;
+    if (dataOutFailure != null) return Future.failedFuture(dataOutFailure);
     if (dataOut == null || offset + length > edtl) return Future.failedFuture("bad range");
     return Future.succeededFuture(Unpooled.directBuffer(length).writeBytes(dataOut, offset, length));
   }

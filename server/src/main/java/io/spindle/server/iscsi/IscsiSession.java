@@ -22,6 +22,7 @@ import io.spindle.iscsi.pdu.SnackRequestPdu;
 import io.spindle.iscsi.pdu.TaskMgmtRequestPdu;
 import io.spindle.iscsi.pdu.TaskMgmtResponsePdu;
 import io.spindle.iscsi.pdu.TextRequestPdu;
+import io.spindle.scsi.DataOutFailedException;
 import io.spindle.scsi.Nexus;
 import io.spindle.scsi.ScsiResult;
 import io.spindle.scsi.ScsiStatus;
@@ -354,7 +355,7 @@ final class IscsiSession {
         dataOut(from, (DataOutPdu) pdu, true);
       } else {
         IscsiTask t = tasks.get(pdu.itt());
-        if (t != null) t.failDataOut("a Data-Out PDU had a data digest error");
+        if (t != null) t.failDataOut("a Data-Out PDU had a data digest error", DataOutFailedException.PROTOCOL_SERVICE_CRC_ERROR);
       }
     }
   }
@@ -427,7 +428,7 @@ final class IscsiSession {
     if (problem != 0) {
       from.reject(pdu, problem, "Data-Out offset " + pdu.bufferOffset() + " DataSN " + pdu.dataSn() + " TTT 0x"
           + Integer.toHexString(pdu.ttt()) + " does not fit " + task);
-      task.failDataOut("Data-Out sequence error");
+      task.failDataOut("Data-Out sequence error", DataOutFailedException.DATA_PHASE_ERROR);
     }
   }
 

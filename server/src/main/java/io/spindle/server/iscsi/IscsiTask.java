@@ -9,6 +9,7 @@ import io.spindle.iscsi.pdu.DataInPdu;
 import io.spindle.iscsi.pdu.DataOutPdu;
 import io.spindle.iscsi.pdu.RejectPdu;
 import io.spindle.iscsi.pdu.ScsiCommandPdu;
+import io.spindle.scsi.DataOutFailedException;
 import io.spindle.scsi.Nexus;
 import io.spindle.scsi.ScsiCommand;
 import io.spindle.scsi.ScsiResult;
@@ -237,7 +238,10 @@ final class IscsiTask implements ScsiCommand {
       return Future.failedFuture(new IllegalArgumentException("Data-Out range " + offset + "+" + length
           + " is outside the Expected Data Transfer Length " + expectedLength));
     }
-    if (finished) return Future.failedFuture(new IllegalStateException("task 0x" + Integer.toHexString(itt) + " ended"));
+    if (finished) {
+      return Future.failedFuture(new DataOutFailedException("task 0x" + Integer.toHexString(itt) + " ended",
+          DataOutFailedException.DATA_PHASE_ERROR));
+    }
     if (pending != null) return Future.failedFuture(new IllegalStateException("a Data-Out pull is already pending"));
     if (offset + length <= contiguous) return Future.succeededFuture(slice(offset, length));
     pending = Promise.promise();
@@ -405,11 +409,11 @@ final class IscsiTask implements ScsiCommand {
   }
 
   /** Fails the pending pull: the data it waits for will not come (bad Data-Out, connection gone). */
-  void failDataOut(String why) {
+  void failDataOut(String why, int ascq) {
     if (pending != null) {
       Promise<ByteBuf> p = pending;
       pending = null;
-      p.tryFail(new IllegalStateException(why));
+      p.tryFail(new DataOutFailedException(why, ascq));
     }
   }
 
@@ -570,7 +574,7 @@ final class IscsiTask implements ScsiCommand {
   void finish() {
     if (finished) return;
     finished = true;
-    failDataOut("task ended");
+    failDataOut("task ended", DataOutFailedException.DATA_PHASE_ERROR);
     if (deferred != null) {
       deferred.release();
       deferred = null;
