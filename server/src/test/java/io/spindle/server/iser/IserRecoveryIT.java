@@ -10,15 +10,13 @@ import io.spindle.initiator.IscsiInitiator;
 import io.spindle.initiator.Session;
 import io.spindle.initiator.cli.IscsiUrl;
 import io.spindle.initiator.cli.VerifyWorkload;
+import io.spindle.server.ItSupport;
 import io.spindle.server.SpindleServer;
 import io.spindle.server.config.ServerConfig;
 import io.spindle.server.iscsi.IscsiService;
 import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
@@ -70,20 +68,10 @@ class IserRecoveryIT {
 
   private static VerifyWorkload.Result verify(String style) {
     IscsiUrl url = new IscsiUrl(HOST, port, TARGET, 0, InitiatorOptions.TRANSPORT_ISER_IWARP, style);
-    VerifyWorkload.Settings s = new VerifyWorkload.Settings(url, 2, 2, 32, Duration.ofSeconds(8),
-        Duration.ofSeconds(2), 0, 0, 512, 1 << 20, 42, 64L << 20);
-    ByteArrayOutputStream out = new ByteArrayOutputStream();
-    Vertx client = Vertx.vertx();
-    try {
-      VerifyWorkload.Result r = new VerifyWorkload(s, new PrintStream(out, true, StandardCharsets.UTF_8)).run(client);
-      assertEquals(0, r.mismatches(), r + "\n" + out.toString(StandardCharsets.UTF_8));
-      assertEquals(0, r.errors(), r + "\n" + out.toString(StandardCharsets.UTF_8));
-      assertTrue(r.commands() > 20, "too little work done: " + r);
-      assertTrue(r.recoveries() >= 2, "each killed connection is a recovery: " + r);
-      return r;
-    } finally {
-      client.close();
-    }
+    VerifyWorkload.Result r = ItSupport.verifyClean(new VerifyWorkload.Settings(url, 2, 2, 32, Duration.ofSeconds(8),
+        Duration.ofSeconds(2), 0, 0, 512, 1 << 20, 42, 64L << 20));
+    assertTrue(r.recoveries() >= 2, "each killed connection is a recovery: " + r);
+    return r;
   }
 
   @Test
@@ -102,14 +90,8 @@ class IserRecoveryIT {
         .setTransport(InitiatorOptions.TRANSPORT_ISER_IWARP).setIserStyle(InitiatorOptions.ISER_STYLE_RFC5046)
         .setMaxConnections(2));
     try {
-      Session s = Await.result(ini.login(HOST, port, TARGET));
+      Session s = ItSupport.loginReady(ini, HOST, port, TARGET);
       try {
-        for (int i = 0; i < 2; i++) {
-          // SAM-5 §5.14: a pending unit attention (power on) is reported once.
-          try (var r = Await.result(s.testUnitReady(0))) {
-            if (r.isGood()) break;
-          }
-        }
         assertEquals(2, s.connections().size());
         assertTrue(s.parameters().rdmaExtensions(), s.parameters().toString());
         IscsiService.SessionInfo info = server.iscsi().sessions().stream().filter(i -> i.tsih() == s.tsih())

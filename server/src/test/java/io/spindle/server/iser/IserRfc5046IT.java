@@ -14,18 +14,16 @@ import io.spindle.initiator.ScsiResponse;
 import io.spindle.initiator.Session;
 import io.spindle.initiator.cli.IscsiUrl;
 import io.spindle.initiator.cli.VerifyWorkload;
+import io.spindle.server.ItSupport;
 import io.spindle.server.SpindleServer;
 import io.spindle.server.config.ServerConfig;
 import io.spindle.transport.iser.IserHeader;
 import io.spindle.transport.iser.IserHello;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
-import java.io.ByteArrayOutputStream;
 import java.io.InputStream;
-import java.io.PrintStream;
 import java.net.InetSocketAddress;
 import java.net.Socket;
-import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.Random;
 import java.util.concurrent.TimeUnit;
@@ -70,14 +68,7 @@ class IserRfc5046IT {
   }
 
   static Session login(IscsiInitiator ini) {
-    Session s = Await.result(ini.login(HOST, port, TARGET));
-    for (int i = 0; i < 2; i++) {
-      try (ScsiResponse r = Await.result(s.testUnitReady(0))) {
-        if (r.isGood()) return s;
-        assertEquals(0x06, r.senseKey(), "TEST UNIT READY: " + r); // a reset by an earlier test, reported once (SAM-5 §5.14)
-      }
-    }
-    return s;
+    return ItSupport.loginReady(ini, HOST, port, TARGET);
   }
 
   @Test
@@ -87,19 +78,7 @@ class IserRfc5046IT {
       Session s = login(ini);
       try {
         assertEquals("Yes", s.parameters().targetValue("RDMAExtensions"), s.parameters().toString());
-        for (int size : new int[] {512, 8192, 65536, 1 << 20}) {
-          byte[] bytes = new byte[size];
-          new Random(size).nextBytes(bytes);
-          try (ScsiResponse w = Await.result(s.write(0, 128, Unpooled.wrappedBuffer(bytes.clone()), BLOCK))) {
-            assertTrue(w.isGood(), "write of " + size + ": " + w);
-          }
-          try (ScsiResponse r = Await.result(s.read(0, 128, size / BLOCK, BLOCK))) {
-            assertTrue(r.isGood(), "read of " + size + ": " + r);
-            byte[] got = new byte[r.data().readableBytes()];
-            r.data().getBytes(r.data().readerIndex(), got);
-            assertArrayEquals(bytes, got, "data read back over RFC 5046 iSER differs (" + size + " bytes)");
-          }
-        }
+        ItSupport.writeReadBack(s, 128, BLOCK, "RFC 5046 iSER", 512, 8192, 65536, 1 << 20);
         Await.result(s.nop());
       } finally {
         Await.result(s.logout());
@@ -112,17 +91,10 @@ class IserRfc5046IT {
   /** The must-show, bounded to 5 s here; the 60 s run is in ops/bench/RESULTS-iser.md. */
   @Test
   void verifyWorkloadOverTheRfc5046StyleFindsNoMismatch() {
-    ByteArrayOutputStream log = new ByteArrayOutputStream();
     IscsiUrl url = new IscsiUrl(HOST, port, TARGET, 0, InitiatorOptions.TRANSPORT_ISER_IWARP)
         .withIserStyle(InitiatorOptions.ISER_STYLE_RFC5046);
-    VerifyWorkload.Settings settings = new VerifyWorkload.Settings(url, 0, 1, 32, Duration.ofSeconds(5),
-        Duration.ZERO, 0, 0, 512, 1 << 20, 11, 32L << 20);
-    VerifyWorkload.Result r = new VerifyWorkload(settings, new PrintStream(log, true, StandardCharsets.UTF_8))
-        .run(vertx);
-    String detail = r + "\n" + log.toString(StandardCharsets.UTF_8);
-    assertEquals(0, r.mismatches(), detail);
-    assertEquals(0, r.errors(), detail);
-    assertTrue(r.commands() > 0, detail);
+    ItSupport.verifyClean(new VerifyWorkload.Settings(url, 0, 1, 32, Duration.ofSeconds(5),
+        Duration.ZERO, 0, 0, 512, 1 << 20, 11, 32L << 20));
   }
 
   @Test

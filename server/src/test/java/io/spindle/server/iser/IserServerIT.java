@@ -1,27 +1,20 @@
 package io.spindle.server.iser;
 
-import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.netty.buffer.Unpooled;
 import io.spindle.initiator.Await;
 import io.spindle.initiator.InitiatorOptions;
 import io.spindle.initiator.IscsiInitiator;
-import io.spindle.initiator.ScsiResponse;
 import io.spindle.initiator.Session;
 import io.spindle.initiator.cli.IscsiUrl;
 import io.spindle.initiator.cli.VerifyWorkload;
+import io.spindle.server.ItSupport;
 import io.spindle.server.SpindleServer;
 import io.spindle.server.config.ServerConfig;
 import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.time.Duration;
-import java.util.Random;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -73,14 +66,7 @@ class IserServerIT {
   }
 
   static Session login(IscsiInitiator ini, int port) {
-    Session s = Await.result(ini.login(port == iserPort ? ISER_HOST : "127.0.0.1", port, TARGET));
-    for (int i = 0; i < 2; i++) {
-      try (ScsiResponse r = Await.result(s.testUnitReady(0))) {
-        if (r.isGood()) return s;
-        assertEquals(0x06, r.senseKey(), "TEST UNIT READY: " + r); // a reset by an earlier test, reported once (SAM-5 §5.14)
-      }
-    }
-    return s;
+    return ItSupport.loginReady(ini, port == iserPort ? ISER_HOST : "127.0.0.1", port, TARGET);
   }
 
   @Test
@@ -88,19 +74,7 @@ class IserServerIT {
     Session s = login(iser, iserPort);
     try {
       assertEquals("Yes", s.parameters().targetValue("RDMAExtensions"), s.parameters().toString());
-      for (int size : new int[] {512, 4096, 65536, 1 << 20}) {
-        byte[] bytes = new byte[size];
-        new Random(size).nextBytes(bytes);
-        try (ScsiResponse w = Await.result(s.write(0, 64, Unpooled.wrappedBuffer(bytes.clone()), BLOCK))) {
-          assertTrue(w.isGood(), "write of " + size + ": " + w);
-        }
-        try (ScsiResponse r = Await.result(s.read(0, 64, size / BLOCK, BLOCK))) {
-          assertTrue(r.isGood(), "read of " + size + ": " + r);
-          byte[] got = new byte[r.data().readableBytes()];
-          r.data().getBytes(r.data().readerIndex(), got);
-          assertArrayEquals(bytes, got, "data read back over iSER differs (" + size + " bytes)");
-        }
-      }
+      ItSupport.writeReadBack(s, 64, BLOCK, "iSER", 512, 4096, 65536, 1 << 20);
       Await.result(s.nop());
     } finally {
       Await.result(s.logout());
@@ -126,15 +100,8 @@ class IserServerIT {
    */
   @Test
   void verifyWorkloadOverIserFindsNoMismatch() {
-    ByteArrayOutputStream log = new ByteArrayOutputStream();
-    VerifyWorkload.Settings settings = new VerifyWorkload.Settings(
+    ItSupport.verifyClean(new VerifyWorkload.Settings(
         new IscsiUrl(ISER_HOST, iserPort, TARGET, 0, InitiatorOptions.TRANSPORT_ISER_IWARP), 0, 1, 32,
-        Duration.ofSeconds(10), Duration.ZERO, 0, 0, 512, 1 << 20, 7, 32L << 20);
-    VerifyWorkload.Result r = new VerifyWorkload(settings, new PrintStream(log, true, StandardCharsets.UTF_8))
-        .run(vertx);
-    String detail = r + "\n" + log.toString(StandardCharsets.UTF_8);
-    assertEquals(0, r.mismatches(), detail);
-    assertEquals(0, r.errors(), detail);
-    assertTrue(r.commands() > 0, detail);
+        Duration.ofSeconds(10), Duration.ZERO, 0, 0, 512, 1 << 20, 7, 32L << 20));
   }
 }

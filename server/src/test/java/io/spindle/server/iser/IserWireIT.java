@@ -18,6 +18,7 @@ import io.spindle.initiator.Session;
 import io.spindle.iscsi.pdu.Pdu;
 import io.spindle.iscsi.pdu.ScsiCommandPdu;
 import io.spindle.iscsi.pdu.ScsiResponsePdu;
+import io.spindle.server.ItSupport;
 import io.spindle.server.SpindleServer;
 import io.spindle.server.config.ServerConfig;
 import io.spindle.transport.iser.IserHeader;
@@ -70,13 +71,7 @@ class IserWireIT {
   }
 
   static Session login() {
-    Session s = Await.result(iser.login("127.0.0.1", tapPort, TARGET));
-    for (int i = 0; i < 2; i++) {
-      try (ScsiResponse r = Await.result(s.testUnitReady(0))) {
-        if (r.isGood()) break;
-      }
-    }
-    return s;
+    return ItSupport.loginReady(iser, "127.0.0.1", tapPort, TARGET);
   }
 
   @Test
