@@ -19,6 +19,7 @@ import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 
@@ -231,18 +232,31 @@ QEMU_TIMEOUT = 180  # seconds; --timeout. libiscsi retries a lost connection for
 
 
 def qemu_bench(url, args, count, timeout=None):
-    """Runs one qemu-img bench; returns (seconds of I/O as qemu-img reports it, error or None)."""
+    """Runs one qemu-img bench; returns (seconds of I/O as qemu-img reports it, error or None,
+    qemu-img's own CPU seconds, user + system, from wait4)."""
     cmd = ["qemu-img", "bench", "-f", "raw", "-c", str(count), *args, url]
+    limit = timeout or QEMU_TIMEOUT
     t0 = time.monotonic()
-    try:
-        r = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout or QEMU_TIMEOUT)
-    except subprocess.TimeoutExpired:
-        return None, f"no answer within {timeout or QEMU_TIMEOUT} s"
+    timed_out = threading.Event()
+    with tempfile.TemporaryFile(mode="w+") as out:
+        p = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, text=True)
+        killer = threading.Timer(limit, lambda: (timed_out.set(), p.kill()))
+        killer.start()
+        try:
+            _, status, usage = os.wait4(p.pid, 0)
+        finally:
+            killer.cancel()
+        p.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        text = out.read()
     wall = time.monotonic() - t0
-    if r.returncode != 0:
-        return None, (r.stderr.strip() or r.stdout.strip() or f"exit {r.returncode}").splitlines()[-1]
-    m = re.search(r"Run completed in ([0-9.]+) seconds", r.stdout)
-    return (float(m.group(1)) if m else wall), None
+    client_cpu = usage.ru_utime + usage.ru_stime
+    if timed_out.is_set():
+        return None, f"no answer within {limit} s", client_cpu
+    if p.returncode != 0:
+        return None, (text.strip() or f"exit {p.returncode}").splitlines()[-1], client_cpu
+    m = re.search(r"Run completed in ([0-9.]+) seconds", text)
+    return (float(m.group(1)) if m else wall), None, client_cpu
 
 
 def qd1_latency(server, lun, count, warmup):
@@ -298,6 +312,11 @@ def fmt(v, digits=0):
 
 def med(values):
     return statistics.median(values) if values else None
+
+
+def pct(share):
+    """A share of one core (1.0 = 100 %) as a percentage string, or None."""
+    return None if share is None else f"{share * 100:.0f} %"
 
 
 class ServerDied(Exception):
@@ -358,6 +377,7 @@ def benchmark(a):
 def measure(a, servers, luns, mem_idle, load0, t_start):
     res = {}   # (workload, lun, server) -> list of value
     cpu = {}   # same key -> list of CPU us per I/O
+    client = {}  # same key -> list of (qemu-img CPU us per I/O, its share of one core)
     errs = []
     lat = {}   # (lun, server) -> list of qd1lat dicts
     for r in range(a.rounds):
@@ -368,7 +388,7 @@ def measure(a, servers, luns, mem_idle, load0, t_start):
             for lun in luns:
                 for s in order:
                     c0 = cpu_seconds(s.pid)
-                    secs, err = qemu_bench(s.url(lun), args, count)
+                    secs, err, client_cpu = qemu_bench(s.url(lun), args, count)
                     key = (name, lun, s.name)
                     if err:
                         errs.append(f"round {r + 1} {name} {lun} {s.name}: {err}")
@@ -380,6 +400,7 @@ def measure(a, servers, luns, mem_idle, load0, t_start):
                     v = count / secs if unit == "IOPS" else count * size / secs / 1e6
                     res.setdefault(key, []).append(v)
                     cpu.setdefault(key, []).append((c1 - c0) / count * 1e6)
+                    client.setdefault(key, []).append((client_cpu / count * 1e6, client_cpu / secs))
         if not a.no_latency:
             for lun in luns:
                 for s in order:
@@ -419,6 +440,15 @@ def measure(a, servers, luns, mem_idle, load0, t_start):
             runs = "; ".join(" ".join(f"{x:.0f}" for x in (v or [])) for v in (sv, tv))
             lines.append(f"| {name} ({unit}) | {lun} | {fmt(med(sv))} | {fmt(med(tv))} | {fmt(ratio, 2)} | "
                          f"{fmt(med(sc), 1)} | {fmt(med(tc), 1)} | {fmt(cratio, 2)} | {runs} |")
+    lines += ["", "## The client: qemu-img's own CPU per I/O and its share of one core (median of rounds)", "",
+              "A share near 100 % means qemu-img itself was the limit of that run, whatever the server.", "",
+              "| workload | LUN | qemu-img CPU µs/IO against Spindle | against tgt | "
+              "qemu-img busy against Spindle | against tgt |", "|---|---|---:|---:|---:|---:|"]
+    for name, _, _, _, unit in WORKLOADS:
+        for lun in luns:
+            cs, ct = client.get((name, lun, "Spindle"), []), client.get((name, lun, "tgt"), [])
+            lines.append(f"| {name} | {lun} | {fmt(med([x[0] for x in cs]), 1)} | {fmt(med([x[0] for x in ct]), 1)} | "
+                         f"{pct(med([x[1] for x in cs])) or 'ERR'} | {pct(med([x[1] for x in ct])) or 'ERR'} |")
     if not a.no_latency:
         lines += ["", "## QD1 latency, 4 KiB random, µs (qd1lat.py; median over rounds of each percentile)", "",
                   "| LUN | op | Spindle p50 | tgt p50 | Spindle p99 | tgt p99 | Spindle p99.9 | tgt p99.9 | "
@@ -461,7 +491,7 @@ def soak(a):
         args = (["-w"] if write else []) + ["-d", str(a.soak_qd), "-s", "4096", "-S", STRIDE,
                                             "-o", str((i * 7919 * 4096) % (64 << 20))]
         while time.monotonic() < deadline:
-            secs, err = qemu_bench(s.url(lun), args, count, timeout=max(120, a.soak * 2))
+            secs, err, _ = qemu_bench(s.url(lun), args, count, timeout=max(120, a.soak * 2))
             with lock:
                 if err:
                     stats["errors"].append(f"session {i} ({lun}, {'write' if write else 'read'}): {err}")
@@ -604,7 +634,7 @@ def profile(a):
         end = time.monotonic() + per
         n = 0
         while time.monotonic() < end:
-            secs, err = qemu_bench(s.url(lun), w[1], 50000)
+            secs, err, _ = qemu_bench(s.url(lun), w[1], 50000)
             if err:
                 log(f"profile load: {err}")
                 if s.proc.poll() is not None:
