@@ -61,6 +61,8 @@ public final class IserDatamoverConnection implements DatamoverConnection {
   private final String transport;
   private final RdmaConnection rdma;
   private final ProtectionDomain pd;
+  /** The local region of the zero-length RDMA Reads that prove Data-In placed (ERL 2 Data-ACK). */
+  private MemoryRegion ackSink;
   private final IserOptions options;
   private final IserHeader.Format format;
   private final boolean sendWithInvalidate;
@@ -489,17 +491,16 @@ public final class IserDatamoverConnection implements DatamoverConnection {
       written.onSuccess(v -> dataAcknowledged(itt, dataSn));
       return;
     }
-    MemoryRegion sink = pd.allocate(1, Access.of(Access.LOCAL_WRITE));
+    // A zero-length Read places nothing, so one sink region serves them all (pd.close frees it).
+    if (ackSink == null) ackSink = pd.allocate(1, Access.of(Access.LOCAL_WRITE));
     long wrId = nextWrId++;
     pending.put(wrId, wc -> {
-      sink.deregister();
       if (wc.ok()) dataAcknowledged(itt, dataSn);
     });
     try {
-      submit(ReadRequest.of(wrId, sink, 0, 0, t.header.readStag(), t.header.readBaseOffset()));
+      submit(ReadRequest.of(wrId, ackSink, 0, 0, t.header.readStag(), t.header.readBaseOffset()));
     } catch (RuntimeException e) {
       pending.remove(wrId);
-      sink.deregister();
     }
   }
 
