@@ -355,7 +355,9 @@ final class IscsiSession {
         dataOut(from, (DataOutPdu) pdu, true);
       } else {
         IscsiTask t = tasks.get(pdu.itt());
-        if (t != null) t.failDataOut("a Data-Out PDU had a data digest error", DataOutFailedException.PROTOCOL_SERVICE_CRC_ERROR);
+        if (t != null) {
+          t.failDataOut("a Data-Out PDU had a data digest error", DataOutFailedException.PROTOCOL_SERVICE_CRC_ERROR);
+        }
       }
     }
   }

@@ -928,11 +928,6 @@ final class SessionImpl implements Session {
   }
 
   /**
-   * NOP-based gap detection (RFC 7143 §6.2.1, §7.1.4.2): a target ping shows its ExpCmdSN; if
-   * that is a command sent a while ago with later ones behind it, the target never got it (its
-   * header was discarded, say). It is sent again with the same ITT and CmdSN.
-   */
-  /**
    * The target pings when it discards a command, but not again for a second discard while its
    * ping is out, and a lost retry leaves nothing to ping about. So four times a second: if the
    * target's ExpCmdSN has not moved since the last look while commands are outstanding, ask it
@@ -951,6 +946,11 @@ final class SessionImpl implements Session {
     });
   }
 
+  /**
+   * NOP-based gap detection (RFC 7143 §6.2.1, §7.1.4.2): a target ping shows its ExpCmdSN; if
+   * that is a command sent a while ago with later ones behind it, the target never got it (its
+   * header was discarded, say). It is sent again with the same ITT and CmdSN.
+   */
   private void retryGap() {
     if (!Sn.lt(expCmdSn, cmdSn)) return;
     long now = System.nanoTime();
