@@ -24,9 +24,13 @@ public interface StreamingConnection {
   /** The bytes the listener read to tell this connection from an MPA one (at least one byte). */
   Buffer prefix();
 
-  SocketAddress remoteAddress();
+  default SocketAddress remoteAddress() {
+    return socket().remoteAddress();
+  }
 
-  SocketAddress localAddress();
+  default SocketAddress localAddress() {
+    return socket().localAddress();
+  }
 
   /**
    * Switches the stream to MPA: the provider's frame decoder goes in front of {@code "handler"} and

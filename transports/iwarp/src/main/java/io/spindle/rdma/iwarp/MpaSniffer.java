@@ -12,7 +12,6 @@ import io.vertx.core.Promise;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.internal.ContextInternal;
 import io.vertx.core.internal.net.NetSocketInternal;
-import io.vertx.core.net.SocketAddress;
 import java.util.List;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -111,16 +110,6 @@ final class MpaSniffer extends ByteToMessageDecoder {
     @Override
     public Buffer prefix() {
       return prefix;
-    }
-
-    @Override
-    public SocketAddress remoteAddress() {
-      return socket.remoteAddress();
-    }
-
-    @Override
-    public SocketAddress localAddress() {
-      return socket.localAddress();
     }
 
     @Override
