@@ -5,12 +5,14 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.netty.buffer.Unpooled;
+import io.netty.util.ResourceLeakDetector;
 import io.spindle.initiator.Await;
 import io.spindle.initiator.IscsiInitiator;
 import io.spindle.initiator.ScsiResponse;
 import io.spindle.initiator.Session;
 import io.spindle.initiator.cli.VerifyWorkload;
 import io.vertx.core.Vertx;
+import io.vertx.core.json.JsonObject;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
@@ -20,6 +22,30 @@ import java.util.Random;
 public final class ItSupport {
 
   private ItSupport() {
+  }
+
+  /**
+   * The negotiation limits of the recovery ITs: up to ErrorRecoveryLevel 2 and 4 connections, a
+   * one-second Time2Wait so that recovery starts at once, and 20 s to reassign tasks.
+   */
+  public static JsonObject recoveryNegotiation() {
+    return new JsonObject().put("errorRecoveryLevel", 2).put("maxConnections", 4)
+        .put("defaultTime2Wait", 1).put("defaultTime2Retain", 20);
+  }
+
+  /**
+   * Lowers Netty's leak detection from paranoid (the suite's level) to advanced and returns the
+   * level to restore; any other level is left as it is. Paranoid tracking records every access of
+   * every buffer: at thousands of commands with megabytes of data it slows the workload tenfold.
+   * Sampled tracking still reports leaks; the other suites keep paranoid. Netty reads the level on
+   * every allocation, so the change takes effect at once.
+   */
+  public static ResourceLeakDetector.Level sampledLeakDetection() {
+    ResourceLeakDetector.Level saved = ResourceLeakDetector.getLevel();
+    if (saved == ResourceLeakDetector.Level.PARANOID) {
+      ResourceLeakDetector.setLevel(ResourceLeakDetector.Level.ADVANCED);
+    }
+    return saved;
   }
 
   /**

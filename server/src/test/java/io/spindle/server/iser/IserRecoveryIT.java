@@ -43,18 +43,14 @@ class IserRecoveryIT {
 
   @BeforeAll
   static void start() throws Exception {
-    // As ErrorRecoveryIT: paranoid tracking slows megabytes of verified data tenfold; sampled
-    // tracking still reports leaks.
-    savedLevel = ResourceLeakDetector.getLevel();
-    ResourceLeakDetector.setLevel(ResourceLeakDetector.Level.ADVANCED);
+    savedLevel = ItSupport.sampledLeakDetection();
     vertx = Vertx.vertx();
     JsonObject config = new JsonObject()
         .put("portals", new JsonArray().add(new JsonObject().put("address", HOST + ":0").put("transport", "iser-iwarp")))
         .put("targets", new JsonArray().add(new JsonObject().put("name", TARGET).put("acl", "any")
             .put("luns", new JsonArray()
                 .add(new JsonObject().put("lun", 0).put("backing", "memory").put("size", "128M")))))
-        .put("negotiation", new JsonObject().put("errorRecoveryLevel", 2).put("maxConnections", 4)
-            .put("defaultTime2Wait", 1).put("defaultTime2Retain", 20));
+        .put("negotiation", ItSupport.recoveryNegotiation());
     server = SpindleServer.start(vertx, ServerConfig.fromJson(config)).await(30, TimeUnit.SECONDS);
     port = server.ports().get(0);
   }

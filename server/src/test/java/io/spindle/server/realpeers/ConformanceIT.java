@@ -9,6 +9,7 @@ import ch.qos.logback.classic.spi.ILoggingEvent;
 import ch.qos.logback.core.read.ListAppender;
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.util.ResourceLeakDetector;
+import io.spindle.server.ItSupport;
 import io.spindle.server.realpeers.CuReport.Result;
 import io.spindle.server.realpeers.CuReport.Status;
 import io.spindle.server.realpeers.RealPeers.Running;
@@ -66,10 +67,7 @@ class ConformanceIT {
   static void sampleLeaks() {
     leaks.start();
     ((Logger) LoggerFactory.getLogger(ResourceLeakDetector.class)).addAppender(leaks);
-    leakLevel = ResourceLeakDetector.getLevel();
-    if (leakLevel == ResourceLeakDetector.Level.PARANOID) {
-      ResourceLeakDetector.setLevel(ResourceLeakDetector.Level.ADVANCED);
-    }
+    leakLevel = ItSupport.sampledLeakDetection();
   }
 
   @AfterAll

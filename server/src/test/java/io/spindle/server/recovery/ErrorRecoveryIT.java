@@ -44,19 +44,14 @@ class ErrorRecoveryIT {
 
   @BeforeAll
   static void start(@TempDir Path dir) throws Exception {
-    // Paranoid leak tracking records every access of every buffer: at thousands of commands with
-    // megabytes of data it slows the workload tenfold. Sampled tracking still reports leaks here;
-    // the other suites keep paranoid.
-    savedLevel = ResourceLeakDetector.getLevel();
-    ResourceLeakDetector.setLevel(ResourceLeakDetector.Level.ADVANCED);
+    savedLevel = ItSupport.sampledLeakDetection();
     vertx = Vertx.vertx();
     JsonObject config = new JsonObject()
         .put("portals", new JsonArray().add(new JsonObject().put("address", "127.0.0.1:0")))
         .put("targets", new JsonArray().add(new JsonObject().put("name", TARGET).put("acl", "any")
             .put("luns", new JsonArray().add(new JsonObject().put("lun", 0).put("backing", "file")
                 .put("path", dir.resolve("lun0.img").toString()).put("size", "128M")))))
-        .put("negotiation", new JsonObject().put("errorRecoveryLevel", 2).put("maxConnections", 4)
-            .put("defaultTime2Wait", 1).put("defaultTime2Retain", 20));
+        .put("negotiation", ItSupport.recoveryNegotiation());
     server = SpindleServer.start(vertx, ServerConfig.fromJson(config)).await(30, TimeUnit.SECONDS);
     port = server.ports().get(0);
   }
