@@ -39,21 +39,53 @@ import java.util.function.Supplier;
  */
 public final class VerifyWorkload {
 
-  /** What to run. Sizes are bytes, rounded to whole blocks; fractions are 0..1. */
+  /**
+   * What to run. Sizes are bytes, rounded to whole blocks; fractions are 0..1. {@code portals}
+   * are further portals of the target after the URL's ({@code host:port}); {@code livenessTimeout}
+   * zero turns the liveness watch off; {@code portalDiscovery} asks the target for its portals
+   * (SendTargets) after login and after each failover.
+   */
   public record Settings(IscsiUrl url, int erl, int connections, int queueDepth, Duration duration,
       Duration killConnectionEvery, double corruptDataDigest, double corruptHeaderDigest, int minSize, int maxSize,
-      long seed, long regionBytes) {
+      long seed, long regionBytes, List<String> portals, Duration livenessTimeout, boolean portalDiscovery) {
+
+    public Settings {
+      portals = List.copyOf(portals);
+    }
+
+    /** One portal, no liveness watch, no portal discovery. */
+    public Settings(IscsiUrl url, int erl, int connections, int queueDepth, Duration duration,
+        Duration killConnectionEvery, double corruptDataDigest, double corruptHeaderDigest, int minSize, int maxSize,
+        long seed, long regionBytes) {
+      this(url, erl, connections, queueDepth, duration, killConnectionEvery, corruptDataDigest, corruptHeaderDigest,
+          minSize, maxSize, seed, regionBytes, List.of(), Duration.ZERO, false);
+    }
+
+    /** These settings with further portals, a liveness timeout and portal discovery. */
+    public Settings withPortals(List<String> more, Duration liveness, boolean discovery) {
+      return new Settings(url, erl, connections, queueDepth, duration, killConnectionEvery, corruptDataDigest,
+          corruptHeaderDigest, minSize, maxSize, seed, regionBytes, more, liveness, discovery);
+    }
   }
 
-  /** The outcome; {@link #toString()} is the one summary line. */
-  public record Result(long commands, long mismatches, long recoveries, long errors) {
+  /**
+   * The outcome; {@link #toString()} is the one summary line. {@code failovers} counts the
+   * recoveries that moved the session to another portal.
+   */
+  public record Result(long commands, long mismatches, long recoveries, long errors, long failovers) {
+
+    public Result(long commands, long mismatches, long recoveries, long errors) {
+      this(commands, mismatches, recoveries, errors, 0);
+    }
+
     public boolean ok() {
       return mismatches == 0 && errors == 0;
     }
 
     @Override
     public String toString() {
-      return "commands=" + commands + " mismatches=" + mismatches + " recoveries=" + recoveries + " errors=" + errors;
+      return "commands=" + commands + " mismatches=" + mismatches + " recoveries=" + recoveries + " errors=" + errors
+          + " failovers=" + failovers;
     }
   }
 
@@ -89,7 +121,10 @@ public final class VerifyWorkload {
         .setDefaultTime2Wait(0)
         .setMaxOutstandingR2t(4)
         .setSessionRecovery(true)
-        .setCommandTimeoutMillis(30_000);
+        .setCommandTimeoutMillis(30_000)
+        .setLivenessTimeoutMillis(s.livenessTimeout().toMillis())
+        .setPortalDiscovery(s.portalDiscovery());
+    for (String p : s.portals()) o.addPortal(p);
     o.setTransport(s.url().transport());
     o.setIserStyle(s.url().iserStyle());
     if (corrupt) {
@@ -132,7 +167,8 @@ public final class VerifyWorkload {
       Await.result(initiator.close());
     }
     Session ss = session;
-    return new Result(commands.get(), mismatches.get(), ss == null ? 0 : ss.recoveries(), errors.get());
+    return new Result(commands.get(), mismatches.get(), ss == null ? 0 : ss.recoveries(), errors.get(),
+        ss == null ? 0 : ss.failovers());
   }
 
   private FaultInjector.Fault fault(Pdu pdu, Random r) {
