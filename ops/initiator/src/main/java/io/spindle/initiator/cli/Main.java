@@ -33,12 +33,14 @@ public final class Main {
       "             [--kill-connection-every 2s] [--corrupt-data-digest 1%] [--corrupt-header-digest 0.1%]",
       "             [--min-size 512] [--max-size 1m] [--region 64m] [--seed N]",
       "             [--portal HOST:PORT]... [--liveness-timeout 5s] [--sendtargets on|off]",
+      "             [--session-recovery on|off]",
       "      writes self-describing blocks, reads them back and checks every byte while injecting",
       "      faults; prints one line 'commands=N mismatches=M recoveries=R errors=E failovers=F'",
       "      and exits 0 only when mismatches=0 and errors=0",
       "      --portal (repeatable): further portals of the target, tried in order when the session's",
       "      portal dies; --liveness-timeout: silence with commands outstanding that counts as a dead",
-      "      connection (0 = off); --sendtargets on (default): add the target's SendTargets portals",
+      "      connection (0 = off); --sendtargets on (default): add the target's SendTargets portals;",
+      "      --session-recovery off: a session that cannot be recovered in place fails its commands",
       "  discover iscsi://host[:port]         SendTargets=All: one 'target address' line per portal",
       "  read URL --lba N [--blocks N]        hex dump of the blocks",
       "  write URL --lba N --file F           writes F (zero-padded to whole blocks)",
@@ -125,8 +127,8 @@ public final class Main {
 
   private static int verify(Vertx vertx, IscsiUrl url, Map<String, String> o, List<String> portals, PrintStream out,
       PrintStream err) {
-    String st = o.getOrDefault("sendtargets", "on");
-    if (!st.equals("on") && !st.equals("off")) throw new IllegalArgumentException("--sendtargets: on or off, not " + st);
+    boolean sendTargets = onOff(o, "sendtargets");
+    boolean sessionRecovery = onOff(o, "session-recovery");
     VerifyWorkload.Settings s = new VerifyWorkload.Settings(url,
         (int) number(o, "erl", 0, 0, 2),
         (int) number(o, "connections", 1, 1, 64),
@@ -141,7 +143,8 @@ public final class Main {
         size(o, "region", "64m"),
         portals,
         duration(o, "liveness-timeout", "5s"),
-        st.equals("on"));
+        sendTargets,
+        sessionRecovery);
     if (s.minSize() > s.maxSize()) throw new IllegalArgumentException("--min-size exceeds --max-size");
     err.println("seed " + s.seed());
     VerifyWorkload.Result r = new VerifyWorkload(s, err).run(vertx);
@@ -267,6 +270,13 @@ public final class Main {
     } catch (NumberFormatException e) {
       throw new IllegalArgumentException("--" + key + ": not a duration: " + v);
     }
+  }
+
+  /** "on" (the default) or "off". */
+  static boolean onOff(Map<String, String> o, String key) {
+    String v = o.getOrDefault(key, "on");
+    if (!v.equals("on") && !v.equals("off")) throw new IllegalArgumentException("--" + key + ": on or off, not " + v);
+    return v.equals("on");
   }
 
   /** "1%" or "0.01"; 0 when absent. */

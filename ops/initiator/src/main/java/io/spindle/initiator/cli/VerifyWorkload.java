@@ -43,11 +43,14 @@ public final class VerifyWorkload {
    * What to run. Sizes are bytes, rounded to whole blocks; fractions are 0..1. {@code portals}
    * are further portals of the target after the URL's ({@code host:port}); {@code livenessTimeout}
    * zero turns the liveness watch off; {@code portalDiscovery} asks the target for its portals
-   * (SendTargets) after login and after each failover.
+   * (SendTargets) after login and after each failover; {@code sessionRecovery} false leaves a
+   * lost session lost (its commands fail) instead of logging in again — a failover run that must
+   * show ERL 2 continuation, not re-login, turns it off.
    */
   public record Settings(IscsiUrl url, int erl, int connections, int queueDepth, Duration duration,
       Duration killConnectionEvery, double corruptDataDigest, double corruptHeaderDigest, int minSize, int maxSize,
-      long seed, long regionBytes, List<String> portals, Duration livenessTimeout, boolean portalDiscovery) {
+      long seed, long regionBytes, List<String> portals, Duration livenessTimeout, boolean portalDiscovery,
+      boolean sessionRecovery) {
 
     public Settings {
       portals = List.copyOf(portals);
@@ -58,13 +61,19 @@ public final class VerifyWorkload {
         Duration killConnectionEvery, double corruptDataDigest, double corruptHeaderDigest, int minSize, int maxSize,
         long seed, long regionBytes) {
       this(url, erl, connections, queueDepth, duration, killConnectionEvery, corruptDataDigest, corruptHeaderDigest,
-          minSize, maxSize, seed, regionBytes, List.of(), Duration.ZERO, false);
+          minSize, maxSize, seed, regionBytes, List.of(), Duration.ZERO, false, true);
     }
 
     /** These settings with further portals, a liveness timeout and portal discovery. */
     public Settings withPortals(List<String> more, Duration liveness, boolean discovery) {
       return new Settings(url, erl, connections, queueDepth, duration, killConnectionEvery, corruptDataDigest,
-          corruptHeaderDigest, minSize, maxSize, seed, regionBytes, more, liveness, discovery);
+          corruptHeaderDigest, minSize, maxSize, seed, regionBytes, more, liveness, discovery, sessionRecovery);
+    }
+
+    /** These settings with session recovery on or off. */
+    public Settings withSessionRecovery(boolean on) {
+      return new Settings(url, erl, connections, queueDepth, duration, killConnectionEvery, corruptDataDigest,
+          corruptHeaderDigest, minSize, maxSize, seed, regionBytes, portals, livenessTimeout, portalDiscovery, on);
     }
   }
 
@@ -120,7 +129,7 @@ public final class VerifyWorkload {
         .setDataDigest(s.corruptDataDigest() > 0 ? "CRC32C" : "None,CRC32C")
         .setDefaultTime2Wait(0)
         .setMaxOutstandingR2t(4)
-        .setSessionRecovery(true)
+        .setSessionRecovery(s.sessionRecovery())
         .setCommandTimeoutMillis(30_000)
         .setLivenessTimeoutMillis(s.livenessTimeout().toMillis())
         .setPortalDiscovery(s.portalDiscovery());
