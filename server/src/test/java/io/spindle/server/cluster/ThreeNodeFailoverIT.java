@@ -32,7 +32,7 @@ import org.junit.jupiter.api.condition.OS;
  * runs them in full. Takes about 4-5 minutes.
  */
 @EnabledOnOs(OS.LINUX)
-class ClusterFailoverIT {
+class ThreeNodeFailoverIT {
 
   @Test
   void sessionsContinueOnAnotherNodeWhenTheirNodeIsKilledOrHung() throws Exception {
@@ -76,7 +76,7 @@ class ClusterFailoverIT {
     }
     String skip = out.stream().filter(l -> l.startsWith("SKIP:")).findFirst().orElse(null);
     if (p.exitValue() == 77) {
-      System.out.println("ClusterFailoverIT skipped: " + skip);
+      System.out.println("ThreeNodeFailoverIT skipped: " + skip);
       Assumptions.abort(skip == null ? "failover.sh skipped (exit 77)" : skip);
     }
     String checks = String.join("\n", out.stream()
