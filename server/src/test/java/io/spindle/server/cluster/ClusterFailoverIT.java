@@ -47,6 +47,7 @@ class ClusterFailoverIT {
   private static final int MEMBER_A = 20111;
   private static final int MEMBER_B = 20112;
   private static final int ADMIN_B = 20122;
+  private static final int METRICS_A = 20131;
   private static final int BLOCK = 512;
   private static final int CHUNK = 64 << 10;
 
@@ -59,7 +60,8 @@ class ClusterFailoverIT {
     List<Integer> members = List.of(MEMBER_A, MEMBER_B);
     Vertx client = Vertx.vertx();
     try (Node a = ClusterNodes.start(dir, "node-a", PORTAL_A,
-            ClusterNodes.config("node-a", PORTAL_A, MEMBER_A, members, lun, null)).awaitServing(120);
+            ClusterNodes.config("node-a", PORTAL_A, MEMBER_A, members, lun, null)
+            .put("metrics", new JsonObject().put("address", "127.0.0.1:" + METRICS_A))).awaitServing(120);
         Node b = ClusterNodes.start(dir, "node-b", PORTAL_B,
             ClusterNodes.config("node-b", PORTAL_B, MEMBER_B, members, lun, ADMIN_B)).awaitServing(120);
         Relay relay = new Relay(client, RELAY, PORTAL_A)) {
@@ -83,7 +85,29 @@ class ClusterFailoverIT {
         }
         for (Future<ScsiResponse> w : writes) assertGood(Await.result(w), "write before the kill");
 
-        // A burst of writes (new data) and reads (of the data above), then SIGKILL of A mid-I/O.
+        // The replication's own cost: 4 KiB writes at QD 32, against A's replication counters.
+        long[] c0 = replication(METRICS_A);
+        int commands = 4096;
+        List<Future<ScsiResponse>> window = new ArrayList<>();
+        for (int i = 0; i < commands; i++) {
+          window.add(s.write(0, lba(200) + (i % 1024) * 8, Unpooled.wrappedBuffer(new byte[4096]), BLOCK));
+          if (window.size() == 32) {
+            for (Future<ScsiResponse> w : window) assertGood(Await.result(w), "QD 32 write");
+            window.clear();
+          }
+        }
+        long[] c1 = replication(METRICS_A);
+        double writesPer = (double) (c1[0] - c0[0]) / commands;
+        double bytesPer = (double) (c1[1] - c0[1]) / commands;
+        System.out.printf("replication: %d commands, %d store writes (%.3f per command), %d bytes (%.1f per command)%n",
+            commands, c1[0] - c0[0], writesPer, c1[1] - c0[1], bytesPer);
+        assertTrue(c1[0] > c0[0], "the session's window was replicated");
+        assertTrue(writesPer < 0.5, "replication is batched, not one write per command: " + writesPer);
+
+        // A burst of writes (new data) and reads (of the data above) that A runs but whose answers
+        // are lost on the way back; once A replicated them, SIGKILL. B has their records: it sends a
+        // write's stored status and runs a read again.
+        relay.silent(true);
         byte[][] after = new byte[64][];
         List<Future<ScsiResponse>> burst = new ArrayList<>();
         List<Future<ScsiResponse>> reads = new ArrayList<>();
@@ -93,9 +117,12 @@ class ClusterFailoverIT {
           burst.add(s.write(0, lba(64 + i), Unpooled.wrappedBuffer(after[i].clone()), BLOCK));
           reads.add(s.read(0, lba(i), CHUNK / BLOCK, BLOCK));
         }
+        Thread.sleep(1500);
         long killed = System.nanoTime();
+        java.time.Instant killedAt = java.time.Instant.now();
         a.process.destroyForcibly();
         relay.moveTo(PORTAL_B);
+        relay.silent(false);
         a.process.waitFor();
         int completedBeforeKill = 0;
         for (Future<ScsiResponse> f : burst) if (f.isComplete()) completedBeforeKill++;
@@ -125,8 +152,12 @@ class ClusterFailoverIT {
         String logB = b.log();
         assertTrue(logB.contains("taken over from node-a"), "B took the session over:\n" + logB);
         assertFalse(logB.contains("session reinstatement"), "the session was continued, not reinstated:\n" + logB);
-        System.out.printf("failover: %d of %d writes done before SIGKILL; first command completed %d ms after it, "
-            + "all %d %d ms after it; recoveries=%d%n", completedBeforeKill, burst.size(),
+        assertTrue(logB.contains("reassigned from the previous owner: stored status 0 sent without running it again"),
+            "a write A completed was answered with its replicated status:\n" + logB);
+        assertTrue(logB.contains("reassigned from the previous owner: running it again (Data-In"),
+            "a read A had was run again on B:\n" + logB);
+        System.out.printf("failover: SIGKILL of node-a at %s; %d of %d writes done before it; first command completed %d ms after it, "
+            + "all %d %d ms after it; recoveries=%d%n", killedAt, completedBeforeKill, burst.size(),
             (firstDone.get() - killed) / 1_000_000, all.size(), (recovered - killed) / 1_000_000, s.recoveries());
         for (String line : logB.split("\n")) {
           if (line.contains("io.spindle.cluster") || line.contains("cluster") || line.contains("reassigned")
@@ -186,6 +217,25 @@ class ClusterFailoverIT {
     } catch (Exception e) {
       throw new AssertionError(e);
     }
+  }
+
+  /** {writes, bytes} of A's state replication so far (Prometheus counters). */
+  private static long[] replication(int port) {
+    try {
+      String text = HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port
+          + "/metrics")).build(), HttpResponse.BodyHandlers.ofString()).body();
+      return new long[] {counter(text, "spindle_cluster_replication_writes_total"),
+          counter(text, "spindle_cluster_replication_bytes_total")};
+    } catch (Exception e) {
+      throw new AssertionError(e);
+    }
+  }
+
+  private static long counter(String text, String name) {
+    for (String line : text.split("\n")) {
+      if (line.startsWith(name)) return (long) Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
+    }
+    throw new AssertionError(name + " not in the metrics:\n" + text);
   }
 
   private static long lba(int chunk) {

@@ -127,6 +127,7 @@ final class ClusterNodes {
     private final Vertx vertx;
     private final NetServer server;
     private final AtomicInteger backend;
+    private volatile boolean silent;
 
     Relay(Vertx vertx, int port, int backendPort) throws Exception {
       this.vertx = vertx;
@@ -143,10 +144,20 @@ final class ClusterNodes {
           return;
         }
         NetSocket out = ar.result();
-        // A pipe ends its destination when its source ends or fails: a dead node's connections close.
+        // Either side closing or failing closes the other: a dead node's connections reset.
         in.pipeTo(out).onComplete(x -> out.close());
-        out.pipeTo(in).onComplete(x -> in.close());
+        out.handler(b -> {
+          if (!silent) in.write(b);
+        });
+        out.closeHandler(v -> in.close());
+        out.exceptionHandler(e -> in.close());
+        in.closeHandler(v -> out.close());
       });
+    }
+
+    /** While silent, what the nodes send is dropped (a network that lost the target's answers). */
+    void silent(boolean on) {
+      silent = on;
     }
 
     /** New connections go to {@code port} from now on. */
