@@ -86,6 +86,8 @@ public final class HazelcastClusterNode implements ClusterNode {
     c.setProperty("hazelcast.max.no.heartbeat.seconds", Integer.toString(ClusterOptions.MAX_NO_HEARTBEAT_SECONDS));
     c.setProperty("hazelcast.connection.monitor.interval", "100");
     c.setProperty("hazelcast.connection.monitor.max.faults", "3");
+    // Join quickly: members listed in the config are tried at once, not after the default 5 s.
+    c.setProperty("hazelcast.wait.seconds.before.join", "1");
     c.setProperty("hazelcast.merge.first.run.delay.seconds", "10");
     c.setProperty("hazelcast.merge.next.run.delay.seconds", "10");
     // A small cluster starts faster with fewer partitions; 271 is meant for many members.
