@@ -82,6 +82,15 @@ final class SessionRecovery {
           + " (same ITT and CmdSN), {} re-issued{}", s, from.equals(to) ? "connection recovery:" : "failover:", from,
           cause, to, millis(loggedInAt - lostAt), tasks, continued, retried, reissued, first);
     }
+
+    /** Its tasks were lost again (with the connection it moved them to) before one completed. */
+    void superseded() {
+      if (reported) return;
+      reported = true;
+      log.info("{}: {} {} lost ({}); {}: connection lost again after {} ms, before a moved command completed", s,
+          to == null || from.equals(to) ? "connection recovery:" : "failover:", from, cause,
+          to == null ? "no portal answered" : "continued on " + to, millis(System.nanoTime() - lostAt));
+    }
   }
 
   private static long millis(long nanos) {
@@ -158,7 +167,10 @@ final class SessionRecovery {
   private void connectionRecovery(Link failed, List<CommandExchange> orphans, ConnectionClosedException cause) {
     s.recoveries.incrementAndGet();
     Failover f = new Failover(failed.portal, cause.getMessage(), orphans.size());
-    for (CommandExchange c : orphans) c.failover = f;
+    for (CommandExchange c : orphans) {
+      if (c.failover != null && c.failover != f) c.failover.superseded();
+      c.failover = f;
+    }
     long deadline = deadline();
     log.info("{}: connection CID {} on {} lost ({}); recovering {} task(s) after {} s", s, failed.cid, failed.portal,
         cause.getMessage(), orphans.size(), s.params.defaultTime2Wait());
