@@ -107,7 +107,9 @@ public final class HazelcastClusterNode implements ClusterNode {
     c.addMapConfig(new MapConfig("__vertx.haInfo").setBackupCount(1));
     c.addMapConfig(new MapConfig("__vertx.nodeInfo").setBackupCount(1));
     // Session state: one synchronous backup, so a write acknowledged survives the loss of any one member.
-    c.addMapConfig(new MapConfig(HazelcastStateStore.MAP).setBackupCount(1).setAsyncBackupCount(0));
+    MapConfig sessions = new MapConfig(HazelcastStateStore.MAP).setBackupCount(1).setAsyncBackupCount(0);
+    sessions.getMergePolicyConfig().setPolicy(HigherEpochMergePolicy.class.getName());
+    c.addMapConfig(sessions);
     return c;
   }
 
