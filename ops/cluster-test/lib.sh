@@ -137,9 +137,10 @@ wait_node() { # wait_node K SECONDS: 0 when its portal is up, 1 when it exited, 
   done
   return 2
 }
-serving() { # the node (1-3) with an established iSCSI connection from the initiator, else empty
+serving() { # serving [K]: the node (1-3, not K) with an established iSCSI connection from the initiator, else empty
   local k
   for k in $NODES; do
+    [ "$k" = "${1:-}" ] && continue
     # The JVM's sockets are dual-stack: ss shows [::ffff:10.77.0.11]:21260.
     if nsexec "$k" ss -Htn state established "( sport = :$PORT )" 2>/dev/null | grep -qE "${IP[$k]//./\\.}\]?:$PORT "; then
       echo "$k"; return

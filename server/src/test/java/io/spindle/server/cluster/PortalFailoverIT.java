@@ -95,7 +95,7 @@ class PortalFailoverIT {
     Vertx client = Vertx.vertx();
     try {
       for (boolean write : new boolean[] {true, false}) {
-        BenchWorkload.Result r = new BenchWorkload(new BenchWorkload.Settings(new IscsiUrl("127.0.0.1", portB, TARGET,
+        BenchWorkload.Result r = new BenchWorkload(new BenchWorkload.Settings(new IscsiUrl("127.0.0.1", portA, TARGET,
             0), 2, 8, 4096, 300, write, 3, 8L << 20, null)).run(client);
         assertEquals(300, r.ios(), r.toString());
         assertEquals(0, r.errors(), r.toString());

@@ -376,8 +376,8 @@ final class SessionRecovery {
   /**
    * With {@link io.spindle.initiator.InitiatorOptions#getLivenessTimeoutMillis()} set: a
    * connection with requests outstanding on which the target sends nothing for that long is
-   * closed and recovered as a lost one (a hung node keeps its sockets open, so only silence shows
-   * it); an idle connection quiet for half of it gets a NOP-Out ping (RFC 7143 §11.18), which the
+   * reset (TCP RST: a hung node that runs again must not find our queued PDUs) and recovered as a
+   * lost one (a hung node keeps its sockets open, so only silence shows it); an idle connection quiet for half of it gets a NOP-Out ping (RFC 7143 §11.18), which the
    * same rule then covers.
    */
   void startLivenessWatch() {
@@ -402,7 +402,7 @@ final class SessionRecovery {
       if (expecting && quiet > limit) {
         log.warn("{} {} on {}: no answer from the target for {} ms; dropping the connection", s, l, l.portal,
             millis(quiet));
-        l.connection.closeWith(new RequestTimeoutException("no answer from the target for " + millis(quiet) + " ms"));
+        l.connection.abortWith(new RequestTimeoutException("no answer from the target for " + millis(quiet) + " ms"));
       } else if (!expecting && quiet > limit / 2) {
         l.pingOut = true;
         NopExchange ping = new NopExchange(s, s.nextItt());
