@@ -82,9 +82,25 @@ class ServiceIT {
     return c;
   }
 
+  /**
+   * Whether this JVM was started with {@code signal} ignored (a background job of a
+   * non-interactive shell ignores SIGINT, nohup SIGHUP): a child inherits that, and the server
+   * rightly leaves an ignored signal ignored.
+   */
+  static boolean ignored(int signal) throws Exception {
+    for (String l : Files.readAllLines(Path.of("/proc/self/status"))) {
+      if (l.startsWith("SigIgn:")) return (Long.parseLong(l.substring(7).strip(), 16) & (1L << (signal - 1))) != 0;
+    }
+    return false;
+  }
+
   @Test
   void sigtermAndSigintStopCleanlyWithExitZero(@TempDir Path dir) throws Exception {
     for (String sig : List.of("TERM", "INT")) {
+      if (sig.equals("INT") && ignored(2)) {
+        System.out.println("SIGINT is ignored in this test JVM (and so in its children): the SIGINT stop is not tested");
+        continue;
+      }
       Child c = serving(dir, "--portal", "127.0.0.1:0");
       c.signal(sig);
       assertEquals(0, c.exit(), c.output());
@@ -94,6 +110,7 @@ class ServiceIT {
 
   @Test
   void sighupWithoutAConfigFileIsLoggedAndIgnored(@TempDir Path dir) throws Exception {
+    org.junit.jupiter.api.Assumptions.assumeFalse(ignored(1), "SIGHUP is ignored here (nohup?): not tested");
     Child c = serving(dir, "--portal", "127.0.0.1:0");
     c.signal("HUP");
     c.awaitLine("SIGHUP ignored: the server was started without --config");
@@ -162,8 +179,12 @@ class ServiceIT {
     assertEquals(List.of(0, 1), luns(admin));
     JsonArray portals = post(admin, "portals.list", new JsonObject()).getJsonArray("portals");
     assertTrue(portals.encode().contains("127.0.0.1:25181"), portals.encode());
-    again.signal("HUP");
-    again.awaitLine("reload applied");
+    if (!ignored(1)) {
+      again.signal("HUP");
+      again.awaitLine("reload applied");
+    } else {
+      post(admin, "reload", new JsonObject()); // the same reload of the file, asked for over the API
+    }
     assertEquals(List.of(0, 1), luns(admin));
     JsonObject saved = post(admin, "config.save", new JsonObject());
     assertEquals(file.toString(), saved.getString("saved"));
