@@ -1,5 +1,6 @@
 package io.spindle.server;
 
+import io.spindle.cluster.ClusterNode;
 import io.spindle.iscsi.datamover.PortalAddress;
 import io.spindle.server.admin.AdminHttpBridge;
 import io.spindle.server.admin.AdminService;
@@ -23,7 +24,6 @@ import java.io.InputStream;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.Properties;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -99,10 +99,26 @@ public final class Main {
     }
     ServerConfig config = launch.config();
     SpindleMetrics metrics = SpindleMetrics.create();
-    Vertx vertx = metrics.vertx(new VertxOptions().setPreferNativeTransport(true));
+    VertxOptions options = new VertxOptions().setPreferNativeTransport(true);
+    Vertx vertx;
+    ClusterNode cluster = null;
     SpindleServer server;
     try {
-      server = SpindleServer.start(vertx, config, metrics).await(60, TimeUnit.SECONDS);
+      if (config.cluster() == null) {
+        vertx = metrics.vertx(options);
+      } else {
+        // A cluster member: embedded Hazelcast and a clustered event bus (README "Cluster").
+        options.getEventBusOptions().setHost(config.cluster().eventBus().host()).setPort(config.cluster().eventBus().port());
+        cluster = ClusterNode.join(config.cluster().options(), metrics.builder(options)).await(120, TimeUnit.SECONDS);
+        vertx = cluster.vertx();
+      }
+    } catch (Exception e) {
+      System.err.println("spindle: could not join the cluster: " + e.getMessage());
+      System.exit(1);
+      return;
+    }
+    try {
+      server = SpindleServer.start(vertx, config, metrics, cluster).await(60, TimeUnit.SECONDS);
       startOperations(vertx, server, launch, token);
     } catch (Exception e) {
       System.err.println("spindle: could not start: " + e.getMessage());
@@ -189,7 +205,9 @@ public final class Main {
       Signals.handle("HUP", () -> log.warn("SIGHUP ignored: the server was started without --config, there is no"
           + " file to reload"));
     }
-    new AdminService(vertx, server, watcher, null, policy).register().await(30, TimeUnit.SECONDS);
+    new AdminService(vertx, server, watcher,
+        server.iscsi().cluster() == null ? null : server.iscsi().cluster().node(), policy)
+        .register().await(30, TimeUnit.SECONDS);
     if (o.admin() != null) {
       var http = AdminHttpBridge.start(vertx, o.admin(), token).await(30, TimeUnit.SECONDS);
       PortalAddress bound = new PortalAddress(o.admin().address().host(), http.actualPort());
@@ -288,7 +306,7 @@ public final class Main {
     // Relative secret and certificate files in the config are relative to its directory.
     SecretSource.base(configFile == null ? null : configFile.toAbsolutePath().getParent());
     ServerConfig config = overrides.apply(configFile == null ? ServerConfig.demo() : ServerConfig.load(configFile));
-    Listeners.check(config.portals(), config.operations(), Map.of());
+    Listeners.check(config);
     try {
       BackingPathPolicy.check(configFile == null ? config.toJson() : new ConfigFile(configFile).read(), null);
     } catch (ConfigException e) {

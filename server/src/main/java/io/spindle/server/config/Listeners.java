@@ -16,7 +16,7 @@ public final class Listeners {
   }
 
   /**
-   * The first collision among the portals and the operations listeners, as a message naming
+   * The first collision among the portals and the server's other listeners, as a message naming
    * both, or null.
    *
    * @param bound addresses already taken by listeners of ours, by name (for example the admin API
@@ -24,15 +24,35 @@ public final class Listeners {
    */
   public static String collision(List<PortalConfig> portals, OperationsConfig operations,
       Map<String, PortalAddress> bound) {
+    return collision(portals, configured(operations, null), bound);
+  }
+
+  /** The metrics, admin API and cluster (Hazelcast member, event bus) addresses configured, by field name. */
+  public static Map<String, PortalAddress> configured(OperationsConfig operations, ClusterConfig cluster) {
+    Map<String, PortalAddress> m = new java.util.LinkedHashMap<>();
+    if (operations.metricsAddress() != null) m.put("metrics.address", operations.metricsAddress());
+    if (operations.adminAddress() != null) m.put("admin.address", operations.adminAddress());
+    if (cluster != null) {
+      m.put("cluster.address", cluster.address());
+      m.put("cluster.eventBusAddress", cluster.eventBus());
+    }
+    return m;
+  }
+
+  /**
+   * @param configured the other listeners as configured, by field name ({@link #configured})
+   * @param bound where some of them actually listen (port 0 resolved); compared with the portals only
+   */
+  public static String collision(List<PortalConfig> portals, Map<String, PortalAddress> configured,
+      Map<String, PortalAddress> bound) {
     List<Map.Entry<String, PortalAddress>> all = new ArrayList<>();
     bound.forEach((name, a) -> all.add(Map.entry(name, a)));
-    if (operations.metricsAddress() != null) all.add(Map.entry("metrics.address", operations.metricsAddress()));
-    if (operations.adminAddress() != null) all.add(Map.entry("admin.address", operations.adminAddress()));
+    configured.forEach((name, a) -> all.add(Map.entry(name, a)));
     for (int i = 0; i < portals.size(); i++) all.add(Map.entry("portals[" + i + "].address", portals.get(i).address()));
     int firstPortal = all.size() - portals.size();
     for (int i = 0; i < all.size(); i++) {
       for (int j = i + 1; j < all.size(); j++) {
-        // A bound address and a configured metrics/admin address may be the same listener: only portals meet those.
+        // A bound address and a configured one may be the same listener: only portals meet bound ones.
         if (i < bound.size() && j < firstPortal) continue;
         PortalAddress a = all.get(i).getValue();
         PortalAddress b = all.get(j).getValue();
@@ -45,9 +65,9 @@ public final class Listeners {
     return null;
   }
 
-  /** Throws the {@link #collision} as a {@link ConfigException}. */
-  public static void check(List<PortalConfig> portals, OperationsConfig operations, Map<String, PortalAddress> bound) {
-    String c = collision(portals, operations, bound);
+  /** Throws the {@link #collision} of {@code config}'s listeners as a {@link ConfigException}. */
+  public static void check(ServerConfig config) {
+    String c = collision(config.portals(), configured(config.operations(), config.cluster()), Map.of());
     if (c != null) throw new ConfigException(c);
   }
 

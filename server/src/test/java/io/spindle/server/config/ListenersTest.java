@@ -53,7 +53,9 @@ class ListenersTest {
 
   @Test
   void checkThrowsTheMessage() {
-    assertTrue(assertThrows(ConfigException.class, () -> Listeners.check(List.of(portal("127.0.0.1:9180")),
-        ops("127.0.0.1:9180", null), Map.of())).getMessage().startsWith("portals[0].address: 127.0.0.1:9180 collides"));
+    ServerConfig c = new ServerConfig(List.of(portal("127.0.0.1:9180")), List.of(), NegotiationOptions.defaults(), 1,
+        ops("127.0.0.1:9180", null));
+    assertTrue(assertThrows(ConfigException.class, () -> Listeners.check(c)).getMessage()
+        .startsWith("portals[0].address: 127.0.0.1:9180 collides with metrics.address"));
   }
 }
