@@ -4,7 +4,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.spindle.scsi.LunOptions;
 import io.vertx.core.json.JsonObject;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -28,7 +27,7 @@ class ServerConfigTest {
     assertEquals(2, c.targets().size());
     assertEquals(10L << 30, c.targets().get(0).luns().get(0).size());
     assertEquals(4096, c.targets().get(0).luns().get(1).blockSize());
-    assertEquals(LunOptions.Backing.MEMORY, c.targets().get(1).luns().get(0).backing());
+    assertEquals("memory", c.targets().get(1).luns().get(0).backing());
   }
 
   @Test

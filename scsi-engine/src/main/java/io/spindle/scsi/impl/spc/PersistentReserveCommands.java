@@ -131,10 +131,7 @@ public final class PersistentReserveCommands {
       }
       return serviceAction(t, lu, sa, type, param);
     }).compose(r -> r.status() == ScsiStatus.GOOD
-        ? t.blocking(() -> {
-          lu.persistReservations();
-          return r;
-        })
+        ? t.onContext(lu.persistReservations(t.context())).map(v -> r)
         : Future.succeededFuture(r));
   }
 
