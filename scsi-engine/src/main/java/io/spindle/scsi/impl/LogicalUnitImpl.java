@@ -135,6 +135,21 @@ public final class LogicalUnitImpl implements LogicalUnit {
     return mine.future();
   }
 
+  /**
+   * Replaces the reservation state with what the store holds (a store shared by several gateways),
+   * after this unit's own saves in flight. Saved state absent: the local state stays.
+   */
+  public Future<Void> refreshReservations(Context ctx) {
+    Future<Void> pending;
+    synchronized (savingLock) {
+      pending = saving;
+    }
+    return pending.transform(x -> reservationStore.load(ctx)).map(saved -> {
+      if (saved != null) persistentReservations.restore(saved);
+      return null;
+    });
+  }
+
   /** Records the target port a command came through, by relative target port identifier. */
   public void rememberPort(Nexus nexus) {
     targetPorts.putIfAbsent(nexus.relativeTargetPort(), nexus.targetPort());

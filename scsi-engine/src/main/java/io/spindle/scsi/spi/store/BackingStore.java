@@ -89,7 +89,7 @@ public interface BackingStore {
   default void onResize(LongConsumer listener) {
   }
 
-  /** Flushes and releases the store. */
+  /** Flushes and releases the store, once (later calls return the same future); may complete on any thread. */
   Future<Void> close();
 
   /** One allocation run: {@code mapped} or not, up to {@code end} (exclusive, bytes). */

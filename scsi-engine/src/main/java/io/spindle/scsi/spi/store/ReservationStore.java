@@ -16,6 +16,14 @@ public interface ReservationStore {
   /** Replaces the saved state; {@code state} null removes it. */
   Future<Void> save(Context ctx, JsonObject state);
 
+  /**
+   * True when other gateways may change the saved state (it lives in the shared store): the
+   * engine then loads it before every PERSISTENT RESERVE IN and OUT.
+   */
+  default boolean shared() {
+    return false;
+  }
+
   /** Keeps nothing: reservations last as long as the process. */
   ReservationStore NONE = new ReservationStore() {
     @Override
