@@ -31,6 +31,28 @@ class ServerConfigTest {
   }
 
   @Test
+  void rbdExampleParsesWithItsStoreOptions() {
+    ServerConfig c = ServerConfig.load(Path.of("../ops/examples/rbd.json"));
+    assertEquals("iqn.2026-11.io.spindle:rbd", c.targets().get(0).name());
+    io.spindle.scsi.LunOptions lun = c.targets().get(0).luns().get(0);
+    assertEquals("rbd", lun.backing());
+    assertEquals("spindle-demo", lun.storeOptions().getString("image"));
+    assertEquals(true, lun.storeOptions().getBoolean("create"));
+    assertEquals(1L << 30, lun.size());
+  }
+
+  @Test
+  void aStoreOptionTheProviderDoesNotKnowIsAnErrorNamingTheField() {
+    RuntimeException e = assertThrows(RuntimeException.class, () -> ServerConfig.fromJson(new JsonObject("""
+        {"portals":[{"address":"127.0.0.1:0"}],
+         "targets":[{"name":"iqn.2026-11.io.spindle:a","acl":"any",
+                     "luns":[{"lun":0,"backing":"memory","size":"16M","pool":"x"}]}]}
+        """)));
+    assertTrue(e.getMessage().contains("targets[0].luns[0].pool: unknown field for \"backing\": \"memory\""),
+        e.getMessage());
+  }
+
+  @Test
   void demoIsOneTargetOneGibibyteFileOnAllAddresses() {
     ServerConfig c = ServerConfig.demo();
     assertEquals("iqn.2026-11.io.spindle:demo", c.targets().get(0).name());

@@ -1,29 +1,9 @@
 package io.spindle.scsi.impl.store;
 
-import io.spindle.scsi.LunOptions;
-import io.spindle.scsi.spi.store.BackingStore;
-import io.spindle.scsi.spi.store.BackingStoreProvider;
-import io.spindle.scsi.spi.store.BlockingStores;
-import io.spindle.scsi.spi.store.StoreContext;
-import io.spindle.scsi.spi.store.StoreOptions;
-import io.vertx.core.Future;
-
 /** {@code "backing": "null"}: writes vanish, reads return zeros; measures the protocol path alone. */
-public final class NullStoreProvider implements BackingStoreProvider {
+public final class NullStoreProvider extends InlineStoreProvider {
 
-  @Override
-  public String name() {
-    return "null";
-  }
-
-  @Override
-  public void validate(LunOptions lun, String where) {
-    StoreOptions.only(lun, where);
-    StoreOptions.requireSize(lun, where);
-  }
-
-  @Override
-  public Future<BackingStore> open(LunOptions lun, StoreContext ctx) {
-    return Future.succeededFuture(BlockingStores.adapt(new NullBackingStore(lun.size()), ctx));
+  public NullStoreProvider() {
+    super("null", NullBackingStore::new);
   }
 }

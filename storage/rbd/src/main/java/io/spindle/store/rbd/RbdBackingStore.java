@@ -261,16 +261,28 @@ final class RbdBackingStore implements BackingStore {
 
   @Override
   public Future<Void> write(Context ctx, ByteBuf src, long offset, boolean fua) {
+    return send(ctx, "write", offset, src, fua, (p, n, c) -> Librbd.Rbd.rbd_aio_write(image, offset, n, p, c));
+  }
+
+  /** A librbd call that sends a buffer. */
+  private interface DataCall {
+    long submit(Pointer data, int length, Pointer completion);
+  }
+
+  /**
+   * Sends {@code src}'s readable bytes (one flat direct buffer, held until librbd is done with
+   * it) and, with {@code fua}, flushes after: SBC-4 5.43, durable before GOOD.
+   */
+  private Future<Void> send(Context ctx, String what, long offset, ByteBuf src, boolean fua, DataCall call) {
     ByteBuf data = flatCopy(src);
-    int length = data.readableBytes();
+    int n = data.readableBytes();
     Pointer p = flat(data);
-    Future<Void> f = start(new Io(ctx, "write", offset) {
+    Future<Void> f = start(new Io(ctx, what, offset) {
       @Override
       void cleanup() {
         data.release();
       }
-    }, c -> Librbd.Rbd.rbd_aio_write(image, offset, length, p, c));
-    // SBC-4 5.43 FUA: durable before GOOD; librbd makes acknowledged writes durable after a flush.
+    }, c -> call.submit(p, n, c));
     return fua ? f.compose(v -> flush(ctx)) : f;
   }
 
@@ -286,16 +298,8 @@ final class RbdBackingStore implements BackingStore {
 
   @Override
   public Future<Void> writeSame(Context ctx, ByteBuf block, long offset, long length, boolean fua) {
-    ByteBuf data = flatCopy(block);
-    int n = data.readableBytes();
-    Pointer p = flat(data);
-    Future<Void> f = start(new Io(ctx, "write same", offset) {
-      @Override
-      void cleanup() {
-        data.release();
-      }
-    }, c -> Librbd.Rbd.rbd_aio_writesame(image, offset, length, p, n, c, 0));
-    return fua ? f.compose(v -> flush(ctx)) : f;
+    return send(ctx, "write same", offset, block, fua,
+        (p, n, c) -> Librbd.Rbd.rbd_aio_writesame(image, offset, length, p, n, c, 0));
   }
 
   /**
