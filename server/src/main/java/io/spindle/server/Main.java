@@ -1,5 +1,6 @@
 package io.spindle.server;
 
+import io.spindle.cluster.ClusterNode;
 import io.spindle.iscsi.datamover.PortalAddress;
 import io.spindle.server.admin.AdminHttpBridge;
 import io.spindle.server.admin.AdminService;
@@ -77,10 +78,26 @@ public final class Main {
     }
     ServerConfig config = launch.config();
     SpindleMetrics metrics = SpindleMetrics.create();
-    Vertx vertx = metrics.vertx(new VertxOptions().setPreferNativeTransport(true));
+    VertxOptions options = new VertxOptions().setPreferNativeTransport(true);
+    Vertx vertx;
+    ClusterNode cluster = null;
     SpindleServer server;
     try {
-      server = SpindleServer.start(vertx, config, metrics).await(60, TimeUnit.SECONDS);
+      if (config.cluster() == null) {
+        vertx = metrics.vertx(options);
+      } else {
+        // A cluster member: embedded Hazelcast and a clustered event bus (README "Cluster").
+        options.getEventBusOptions().setHost(config.cluster().eventBus().host()).setPort(config.cluster().eventBus().port());
+        cluster = ClusterNode.join(config.cluster().options(), metrics.builder(options)).await(120, TimeUnit.SECONDS);
+        vertx = cluster.vertx();
+      }
+    } catch (Exception e) {
+      System.err.println("spindle: could not join the cluster: " + e.getMessage());
+      System.exit(1);
+      return;
+    }
+    try {
+      server = SpindleServer.start(vertx, config, metrics, cluster).await(60, TimeUnit.SECONDS);
       startOperations(vertx, server, launch);
     } catch (Exception e) {
       System.err.println("spindle: could not start: " + e.getMessage());
@@ -120,7 +137,8 @@ public final class Main {
         log.debug("SIGHUP reloads {}", launch.file());
       }
     }
-    new AdminService(vertx, server, watcher, null).register().await(30, TimeUnit.SECONDS);
+    new AdminService(vertx, server, watcher,
+        server.iscsi().cluster() == null ? null : server.iscsi().cluster().node()).register().await(30, TimeUnit.SECONDS);
     if (o.adminAddress() != null) {
       var http = AdminHttpBridge.start(vertx, o.adminAddress()).await(30, TimeUnit.SECONDS);
       log.info("admin API at http://{}{}<operation> (no authentication)",

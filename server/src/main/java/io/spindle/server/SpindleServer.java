@@ -106,6 +106,15 @@ public final class SpindleServer {
 
   /** Starts with the given metrics registry (see {@link SpindleMetrics#vertx} for Vert.x's own metrics). */
   public static Future<SpindleServer> start(Vertx vertx, ServerConfig config, SpindleMetrics metrics) {
+    return start(vertx, config, metrics, null);
+  }
+
+  /**
+   * Starts as a node of {@code cluster} (its clustered {@code vertx}): sessions live in the
+   * cluster's state store and this node's portals join SendTargets everywhere. Null: standalone.
+   */
+  public static Future<SpindleServer> start(Vertx vertx, ServerConfig config, SpindleMetrics metrics,
+      io.spindle.cluster.ClusterNode cluster) {
     Map<String, Transport> transports = transports();
     String missing = missingTransport(config, transports);
     if (missing != null) return Future.failedFuture(new IllegalArgumentException(missing));
@@ -115,7 +124,7 @@ public final class SpindleServer {
         .compose(units -> {
           Map<String, IscsiTarget> targets = new HashMap<>();
           for (TargetConfig t : config.targets()) targets.put(t.name(), iscsiTarget(engine, t, units.get(t.name())));
-          IscsiService iscsi = new IscsiService(vertx, targets, config.portals(), config.negotiation());
+          IscsiService iscsi = new IscsiService(vertx, targets, config.portals(), config.negotiation(), cluster);
           iscsi.loginPolicy(loginPolicy(engine, config, targets, units));
           metrics.iscsi().knownTargets(targets.keySet());
           iscsi.observer(metrics.iscsi());
@@ -135,6 +144,8 @@ public final class SpindleServer {
               }
             });
             iscsi.listening(serving.values().stream().map(Serving::bound).toList());
+            iscsi.publishToCluster();
+            if (cluster != null) metrics.cluster(cluster);
             if (serving.isEmpty()) {
               return engine.close().transform(z -> Future.failedFuture(
                   new IllegalStateException("no portal could start; see the errors above")));
@@ -407,6 +418,7 @@ public final class SpindleServer {
     if (old.storageWorkerThreads() != next.storageWorkerThreads()) restart.add("storage");
     if (!Objects.equals(old.operations().metricsAddress(), next.operations().metricsAddress())) restart.add("metrics");
     if (!Objects.equals(old.operations().adminAddress(), next.operations().adminAddress())) restart.add("admin");
+    if (!Objects.equals(old.cluster(), next.cluster())) restart.add("cluster");
 
     List<String> portalsAdded = new ArrayList<>();
     serving.forEach((k, s) -> {

@@ -54,7 +54,7 @@ public final class AdminService {
   /** Operation names; the address is {@link #PREFIX} + name. */
   public static final List<String> OPERATIONS = List.of("targets.list", "targets.add", "targets.remove",
       "luns.add", "luns.remove", "portals.list", "portals.add", "portals.remove", "sessions.list",
-      "sessions.logout", "connections.list", "stats", "reload", "config.get");
+      "sessions.logout", "connections.list", "stats", "reload", "config.get", "cluster.members");
 
   private final Vertx vertx;
   private final SpindleServer server;
@@ -194,6 +194,7 @@ public final class AdminService {
         yield Future.succeededFuture(new JsonObject().put("connections", a));
       }
       case "stats" -> Future.succeededFuture(stats(body.getString("target")));
+      case "cluster.members" -> Future.succeededFuture(clusterMembers());
       case "reload" -> reload(body);
       case "config.get" -> Future.succeededFuture(new JsonObject().put("config", server.config().toJson(false))
           .put("file", watcher == null ? null : watcher.file().toString()));
@@ -204,6 +205,19 @@ public final class AdminService {
   // ---------------------------------------------------------------- changes
 
   /** Applies an edit of the running configuration's JSON; the reply is what changed. */
+  /** The members and the TSIHs each serves (README "Cluster"); {@code clustered: false} standalone. */
+  private JsonObject clusterMembers() {
+    io.spindle.cluster.ClusterNode c = server.iscsi().cluster();
+    if (c == null) return new JsonObject().put("clustered", false).put("members", new JsonArray());
+    JsonArray a = new JsonArray();
+    for (io.spindle.cluster.ClusterNode.Member m : c.members()) {
+      a.add(new JsonObject().put("node", m.node()).put("address", m.address()).put("local", m.local())
+          .put("sessions", new JsonArray(m.sessions())));
+    }
+    return new JsonObject().put("clustered", true).put("cluster", c.options().name()).put("node", c.node())
+        .put("members", a);
+  }
+
   private Future<JsonObject> edit(java.util.function.Consumer<JsonObject> change) {
     JsonObject json = server.config().toJson();
     change.accept(json);
