@@ -5,6 +5,7 @@ import io.spindle.iscsi.datamover.Transport;
 import io.spindle.scsi.LogicalUnit;
 import io.spindle.scsi.LunOptions;
 import io.spindle.scsi.ScsiEngine;
+import io.spindle.scsi.spi.store.StoreUnavailableException;
 import io.spindle.server.config.ConfigException;
 import io.spindle.server.config.Listeners;
 import io.spindle.server.config.PortalConfig;
@@ -204,9 +205,16 @@ public final class SpindleServer {
           continue;
         }
         String where = "targets[" + i + "] " + t.name() + " LUN " + e.getKey();
-        Future<OpenLun> f = engine.openLogicalUnit(e.getValue()).transform(ar -> ar.succeeded()
-            ? Future.succeededFuture(new OpenLun(json, ar.result()))
-            : Future.failedFuture(new IllegalStateException(where + ": " + ar.cause().getMessage(), ar.cause())));
+        Future<OpenLun> f = engine.openLogicalUnit(e.getValue()).transform(ar -> {
+          if (ar.succeeded()) return Future.succeededFuture(new OpenLun(json, ar.result()));
+          if (ar.cause() instanceof StoreUnavailableException) {
+            // The store's service is down (Ceph unreachable, librbd missing): this LUN stays
+            // offline, the target and every other LUN serve; a later reload tries it again.
+            log.error("{}: not serving: {}", where, ar.cause().getMessage());
+            return Future.succeededFuture((OpenLun) null);
+          }
+          return Future.failedFuture(new IllegalStateException(where + ": " + ar.cause().getMessage(), ar.cause()));
+        });
         m.put(e.getKey(), f);
         fresh.add(f);
       }
@@ -215,14 +223,16 @@ public final class SpindleServer {
     return Future.join(fresh).transform(ar -> {
       if (ar.failed()) {
         List<Future<Void>> closing = new ArrayList<>();
-        for (Future<OpenLun> f : fresh) if (f.succeeded()) closing.add(f.result().unit().close());
+        for (Future<OpenLun> f : fresh) if (f.succeeded() && f.result() != null) closing.add(f.result().unit().close());
         Throwable first = fresh.stream().filter(Future::failed).findFirst().map(Future::cause).orElse(ar.cause());
         return Future.join(closing).transform(x -> Future.failedFuture(first));
       }
       Map<String, Map<Integer, OpenLun>> result = new LinkedHashMap<>();
       opening.forEach((t, m) -> {
         Map<Integer, OpenLun> r = new LinkedHashMap<>();
-        m.forEach((n, f) -> r.put(n, f.result()));
+        m.forEach((n, f) -> {
+          if (f.result() != null) r.put(n, f.result());
+        });
         result.put(t, Map.copyOf(r));
       });
       return Future.succeededFuture(Map.copyOf(result));

@@ -137,8 +137,9 @@ public record TargetConfig(String name, String alias, Map<Integer, LunOptions> l
    * logical unit, which is how a reload tells an unchanged LUN from a changed one.
    */
   public static JsonObject lunJson(LunOptions o) {
-    JsonObject j = new JsonObject().put("backing", o.backing().name().toLowerCase(java.util.Locale.ROOT));
-    if (o.path() != null) j.put("path", o.path());
+    JsonObject j = new JsonObject().put("backing", o.backing());
+    // The store's own options (path, pool, image, ...), as the provider took them.
+    o.storeOptions().forEach(e -> j.put(e.getKey(), e.getValue()));
     j.put("size", o.size()).put("blockSize", o.blockSize()).put("readOnly", o.readOnly())
         .put("vendor", o.vendor()).put("product", o.product());
     if (o.serial() != null) j.put("serial", o.serial());
