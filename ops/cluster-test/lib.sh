@@ -112,6 +112,7 @@ write_config() { # write_config K LUN-FILE CLUSTER(1|0): $WORK/nodeK.json
       { "lun": 0, "backing": "file", "path": "$lun", "size": "256M" },
       { "lun": 1, "backing": "memory", "size": "16M" }
     ] } ],
+  "storage": { "allowedDirectories": [ "$(dirname "$lun")" ] },
   "negotiation": { "errorRecoveryLevel": 2, "defaultTime2Wait": 1, "defaultTime2Retain": 20, "maxConnections": 1 }$(
   [ "$clustered" = 1 ] && printf ',\n  "cluster": {\n    "name": "spindle-ci", "node": "node-%s", "address": "%s:%s",\n    "members": [ %s ], "eventBusAddress": "%s:0"\n  }' \
     "$k" "${IP[$k]}" "$HZ_PORT" "$MEMBERS" "${IP[$k]}")
