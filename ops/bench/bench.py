@@ -133,9 +133,11 @@ class Spindle:
             "portals": [{"address": f"127.0.0.1:{self.port}", "transport": "tcp", "portalGroupTag": 1}],
             "targets": [{"name": SPINDLE_IQN, "acl": "any", "luns": [
                 {"lun": 0, "backing": "file", "path": os.path.join(self.a.dir, "spindle-lun0.img"),
-                 "size": str(self.a.size)},
+                 "size": str(self.a.size), "resize": True},  # a file from a run with another --size
                 {"lun": 1, "backing": "null", "size": "1T"},  # tgt's null backing store is 1 TiB too
             ]}],
+            # File LUNs only under allowed directories (README "Backing files"); the work directory here.
+            "storage": {"allowedDirectories": [self.a.dir]},
         }
         if "rbd" in self.a.luns.split(","):
             cfg["targets"][0]["luns"].append({"lun": 2, "backing": "rbd", "pool": "rbd",

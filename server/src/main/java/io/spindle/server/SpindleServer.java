@@ -7,6 +7,7 @@ import io.spindle.scsi.LunOptions;
 import io.spindle.scsi.ScsiEngine;
 import io.spindle.scsi.spi.store.StoreUnavailableException;
 import io.spindle.server.config.ConfigException;
+import io.spindle.server.config.Listeners;
 import io.spindle.server.config.PortalConfig;
 import io.spindle.server.config.ServerConfig;
 import io.spindle.server.config.TargetConfig;
@@ -77,6 +78,8 @@ public final class SpindleServer {
   private volatile Map<String, Map<Integer, OpenLun>> units;
   /** Removed portals still draining (their listeners close after the grace period, or at stop). */
   private final Set<Serving> draining = java.util.concurrent.ConcurrentHashMap.newKeySet();
+  /** Addresses other listeners of ours are bound to (admin API, metrics), by name: no portal may take them. */
+  private final Map<String, PortalAddress> reserved = new java.util.concurrent.ConcurrentHashMap<>();
   /** Reconfigurations run one after another. */
   private Future<?> reconfiguring = Future.succeededFuture();
 
@@ -118,6 +121,9 @@ public final class SpindleServer {
     Map<String, Transport> transports = transports();
     String missing = missingTransport(config, transports);
     if (missing != null) return Future.failedFuture(new IllegalArgumentException(missing));
+    String collision = Listeners.collision(config.portals(), Listeners.configured(config.operations(), config.cluster()),
+        Map.of());
+    if (collision != null) return Future.failedFuture(new ConfigException(collision));
     ScsiEngine engine = ScsiEngine.create(vertx, config.storageWorkerThreads());
     return openUnits(engine, config, Map.of())
         .recover(err -> engine.close().transform(x -> Future.failedFuture(err)))
@@ -290,6 +296,14 @@ public final class SpindleServer {
     return m;
   }
 
+  /**
+   * Records that another listener of ours (the admin API, the metrics endpoint) is bound at
+   * {@code address}; later portals colliding with it are refused (config.Listeners).
+   */
+  public void reserve(String name, PortalAddress address) {
+    reserved.put(name, address);
+  }
+
   public int sessionCount() {
     return iscsi.sessionCount();
   }
@@ -312,6 +326,10 @@ public final class SpindleServer {
     ServerConfig old = config;
     String missing = missingTransport(next, transports);
     if (missing != null) return Future.failedFuture(new ConfigException(missing));
+    // The running metrics and admin listeners stay until a restart: new portals must not take their ports.
+    String collision = Listeners.collision(next.portals(), Listeners.configured(old.operations(), old.cluster()),
+        reserved);
+    if (collision != null) return Future.failedFuture(new ConfigException(collision));
     Map<String, Serving> oldPortals = portals;
     List<PortalConfig> added = new ArrayList<>();
     Set<String> keep = new java.util.HashSet<>();

@@ -67,13 +67,21 @@ public record TargetConfig(String name, String alias, Map<Integer, LunOptions> l
       int lun = NegotiationOptions.range(lj, lw, "lun", i, 0, 16383);
       if (luns.containsKey(lun)) throw new ConfigException(lw + ".lun: " + lun + " is used twice");
       try {
-        luns.put(lun, LunOptions.fromJson(lj, lw));
+        luns.put(lun, LunOptions.fromJson(withoutPolicyFields(lj), lw));
       } catch (IllegalArgumentException e) {
         throw new ConfigException(e.getMessage());
       }
     }
     return new TargetConfig(name, (String) alias, luns, acl(j.getValue("acl"), where, luns.keySet()),
         ChapAlgorithms.fromJson(j, where));
+  }
+
+  /** The LUN entry without the fields only the backing-path policy reads ({@link BackingPathPolicy#LUN_FIELDS}). */
+  private static JsonObject withoutPolicyFields(JsonObject lun) {
+    if (BackingPathPolicy.LUN_FIELDS.stream().noneMatch(lun::containsKey)) return lun;
+    JsonObject j = lun.copy();
+    BackingPathPolicy.LUN_FIELDS.forEach(j::remove);
+    return j;
   }
 
   /**
