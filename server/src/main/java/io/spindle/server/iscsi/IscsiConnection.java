@@ -502,6 +502,7 @@ final class IscsiConnection implements DatamoverListener {
     dm.noticeKeyValues(new DatamoverKeys(params.headerDigest(), params.dataDigest(),
         params.targetMaxRecvDataSegmentLength(), params.initiatorMaxRecvDataSegmentLength(),
         s.params.errorRecoveryLevel(), params.rdmaExtensions()));
+    dm.outboundLimit(OutboundSizing.limit(s.params, params, service.negotiation));
     dm.enableDatamover();
     log.info("login ok peer={} {} cid={} {} {}", peer, s.describe(), cid, s.params, params);
     service.observer().loginSucceeded(peer, s.initiatorName, s.target == null ? null : s.target.name(),
@@ -531,8 +532,8 @@ final class IscsiConnection implements DatamoverListener {
   }
 
   private void loginFailed(int itt, LoginException e) {
-    String initiator = printable(negotiation == null ? claimedInitiator : negotiation.initiatorName());
-    String target = printable(negotiation == null ? claimedTarget : negotiation.targetName());
+    String initiator = LogText.printable(negotiation == null ? claimedInitiator : negotiation.initiatorName());
+    String target = LogText.printable(negotiation == null ? claimedTarget : negotiation.targetName());
     log.warn("login failed peer={} initiator={} target={} status=0x{} ({}): {}", peer, initiator, target,
         String.format("%04x", e.status), LoginException.describe(e.status), e.getMessage());
     service.observer().loginFailed(peer, initiator, target, e.status);
@@ -542,17 +543,6 @@ final class IscsiConnection implements DatamoverListener {
     r.status(e.status >> 8, e.status & 0xff);
     state = State.LOGGED_OUT;
     dm.sendControl(r).onComplete(x -> close());
-  }
-
-  /** A peer-supplied name as the log may show it: bounded, control characters replaced. */
-  private static String printable(String s) {
-    if (s == null) return null;
-    StringBuilder b = new StringBuilder();
-    for (int i = 0; i < s.length() && i < 256; i++) {
-      char ch = s.charAt(i);
-      b.append(ch >= 0x20 && ch != 0x7f ? ch : '?');
-    }
-    return s.length() > 256 ? b.append("...").toString() : b.toString();
   }
 
   // ---------------------------------------------------------------- sending (session context → this context)
@@ -808,7 +798,8 @@ final class IscsiConnection implements DatamoverListener {
     r.itt(req.itt()).lun(req.lun());
     r.ttt(RESERVED);
     int n = Math.min(req.data().readableBytes(), params.initiatorMaxRecvDataSegmentLength());
-    if (n > 0) r.data(req.data().retainedSlice(req.data().readerIndex(), n));
+    // A copy, not a slice: a slice would pin the whole receive buffer it came from (issue 21).
+    if (n > 0) r.data(req.data().copy(req.data().readerIndex(), n));
     sendWithStatus(r);
   }
 

@@ -71,6 +71,13 @@ final class RawPeer implements AutoCloseable {
     this(null, port, 0);
   }
 
+  /** Over a socket already connected (for example one of a {@link java.nio.channels.SocketChannel}). */
+  RawPeer(Socket connected) throws IOException {
+    socket = connected;
+    in = new DataInputStream(socket.getInputStream());
+    out = new java.io.BufferedOutputStream(socket.getOutputStream(), 65536);
+  }
+
   /**
    * Logs in to {@code target} as {@code initiator} (operational stage only, no authentication).
    *
@@ -128,6 +135,41 @@ final class RawPeer implements AutoCloseable {
     putInt(bhs, 36, dataSn);
     putInt(bhs, 40, (int) offset);
     send(bhs, data);
+  }
+
+  /** The bytes of an immediate NOP-Out ping with {@code payload} bytes of data (for floods). */
+  byte[] nopOutBytes(int itt, int payload) {
+    byte[] bhs = new byte[48];
+    bhs[0] = 0x40;
+    bhs[1] = (byte) 0x80;
+    putInt(bhs, 16, itt);
+    putInt(bhs, 20, 0xffffffff);
+    putInt(bhs, 24, cmdSn);
+    putInt(bhs, 28, expStatSn);
+    return frame(bhs, new byte[payload]);
+  }
+
+  /** The bytes of a SCSI Command (next CmdSN) for floods. */
+  byte[] commandBytes(int itt, byte[] cdb, long edtl, boolean read, boolean write) {
+    byte[] bhs = new byte[48];
+    bhs[0] = 0x01;
+    bhs[1] = (byte) (0x80 | (read ? 0x40 : 0) | (write ? 0x20 : 0) | 1);
+    putInt(bhs, 16, itt);
+    putInt(bhs, 20, (int) edtl);
+    putInt(bhs, 24, cmdSn++);
+    putInt(bhs, 28, expStatSn);
+    System.arraycopy(cdb, 0, bhs, 32, cdb.length);
+    return frame(bhs, new byte[0]);
+  }
+
+  private static byte[] frame(byte[] bhs, byte[] data) {
+    bhs[5] = (byte) (data.length >> 16);
+    bhs[6] = (byte) (data.length >> 8);
+    bhs[7] = (byte) data.length;
+    byte[] b = new byte[48 + data.length + (4 - data.length % 4) % 4];
+    System.arraycopy(bhs, 0, b, 0, 48);
+    System.arraycopy(data, 0, b, 48, data.length);
+    return b;
   }
 
   /** Sends an immediate NOP-Out ping asking for a NOP-In (RFC 7143 §11.18) with {@code payload} bytes of data. */
