@@ -85,6 +85,7 @@ final class IscsiConnection implements DatamoverListener {
   private LoginPolicy policy;
   private LoginPolicy.Admission admission;
   private ChapAuthenticator authenticator;
+  private boolean lockedOut;
   private int loginRounds;
   /** The names the first login text declared, for the log of a login refused before negotiation starts. */
   private String claimedInitiator;
@@ -359,6 +360,11 @@ final class IscsiConnection implements DatamoverListener {
       }
     }
     ChapIdentity chap = admission == null ? null : admission.chap();
+    long locked = chap == null ? 0 : service.throttle().lockedOutMillis(dm.remoteAddress().host());
+    if (locked > 0) {
+      lockedOut = true; // issue 21: refused unchecked, so guessing gains nothing; not counted again
+      throw new LoginException(LoginException.AUTHENTICATION_FAILURE, "address locked out for " + locked + " ms more");
+    }
     OperationalOptions options = service.operationalOptions(dm.transport()).authMethods(chap != null ? "CHAP" : "None");
     if (chap != null) {
       // The initiator must prove the one CHAP name its ACL entry (or the discovery section) gives.
@@ -409,6 +415,7 @@ final class IscsiConnection implements DatamoverListener {
     ChapAuthenticator.Step step = authenticator.step(reply.authenticationKeys());
     answers.addAll(step.keys());
     if (step.complete()) {
+      service.throttle().succeeded(dm.remoteAddress().host(), negotiation.initiatorName());
       log.info("CHAP ok peer={} initiator={} user={} algorithm={}{}", peer, negotiation.initiatorName(),
           authenticator.user(), authenticator.algorithm(), authenticator.mutual() ? " mutual" : "");
     }
@@ -534,7 +541,9 @@ final class IscsiConnection implements DatamoverListener {
   private void loginFailed(int itt, LoginException e) {
     String initiator = LogText.printable(negotiation == null ? claimedInitiator : negotiation.initiatorName());
     String target = LogText.printable(negotiation == null ? claimedTarget : negotiation.targetName());
-    log.warn("login failed peer={} initiator={} target={} status=0x{} ({}): {}", peer, initiator, target,
+    // A locked-out address was warned about once (LoginThrottle); its refusals must not flood the log.
+    log.atLevel(lockedOut ? org.slf4j.event.Level.DEBUG : org.slf4j.event.Level.WARN)
+        .log("login failed peer={} initiator={} target={} status=0x{} ({}): {}", peer, initiator, target,
         String.format("%04x", e.status), LoginException.describe(e.status), e.getMessage());
     service.observer().loginFailed(peer, initiator, target, e.status);
     LoginResponsePdu r = new LoginResponsePdu();
@@ -542,7 +551,16 @@ final class IscsiConnection implements DatamoverListener {
     r.statSn(statSn++).expCmdSn(loginCmdSn).maxCmdSn(loginCmdSn);
     r.status(e.status >> 8, e.status & 0xff);
     state = State.LOGGED_OUT;
-    dm.sendControl(r).onComplete(x -> close());
+    // Issue 21: a failed CHAP answer waits (LoginThrottle), the same for unknown users and wrong responses.
+    long delay = authenticator != null && e.status == LoginException.AUTHENTICATION_FAILURE && !lockedOut
+        ? service.throttle().failed(dm.remoteAddress().host(), initiator) : 0;
+    if (delay > 0) {
+      log.info("CHAP failure {} from peer={} answered in {} ms", service.throttle().failures(dm.remoteAddress().host()),
+          peer, delay);
+      service.vertx.setTimer(delay, id -> dm.sendControl(r).onComplete(x -> close()));
+    } else {
+      dm.sendControl(r).onComplete(x -> close());
+    }
   }
 
   // ---------------------------------------------------------------- sending (session context → this context)
@@ -745,7 +763,7 @@ final class IscsiConnection implements DatamoverListener {
       return;
     }
     List<Pair> answers = new ArrayList<>(reply.pairs());
-    if (reply.sendTargets() != null) sendTargets(reply.sendTargets(), answers);
+    if (reply.sendTargets() != null) SendTargets.answer(service, session, dm.localAddress().host(), reply.sendTargets(), answers);
     if (textPending != null) textPending.release();
     textPending = TextKeys.encode(answers);
     textPendingTtt = nextTargetTransferTag();
@@ -765,30 +783,6 @@ final class IscsiConnection implements DatamoverListener {
       textPending = null;
     }
     sendWithStatus(r);
-  }
-
-  /** SendTargets (RFC 7143 §12.3): All on discovery sessions, the session's own target otherwise. */
-  private void sendTargets(String value, List<Pair> out) {
-    List<IscsiTarget> list = new ArrayList<>();
-    if (value.equals("All") && session.type == IscsiSession.Type.DISCOVERY) {
-      list.addAll(new TreeMap<>(service.targets()).values());
-    } else if (value.isEmpty() || value.equals("All")) {
-      if (session.target != null) list.add(session.target);
-    } else {
-      IscsiTarget t = service.target(value);
-      if (t != null && (session.target == null || session.target == t)) list.add(t);
-    }
-    // Issue 5: an initiator is shown only the targets whose ACL admits it.
-    list.removeIf(t -> !service.visible(t, session.initiatorName));
-    for (IscsiTarget t : list) {
-      out.add(new Pair("TargetName", t.name()));
-      for (PortalConfig p : service.portals()) {
-        String host = p.address().host();
-        if (host.equals("0.0.0.0") || host.equals("::")) host = dm.localAddress().host();
-        String addr = (host.indexOf(':') >= 0 ? "[" + host + "]" : host) + ":" + p.address().port();
-        out.add(new Pair("TargetAddress", addr + "," + p.portalGroupTag()));
-      }
-    }
   }
 
   // ---------------------------------------------------------------- NOP (RFC 7143 §11.18, §11.19)

@@ -50,6 +50,9 @@ public final class IscsiService {
   private final Map<String, Integer> loggingIn = new ConcurrentHashMap<>();
   private final AtomicInteger loggingInTotal = new AtomicInteger();
   private final AtomicLong refused = new AtomicLong();
+  /** Connections over the login caps waiting to be answered 0x0302 (RefusedLogin). */
+  private final AtomicInteger refusing = new AtomicInteger();
+  private final LoginThrottle throttle = new LoginThrottle(io.spindle.server.config.LoginLimits.defaults());
 
   public IscsiService(Vertx vertx, Map<String, IscsiTarget> targets, List<PortalConfig> portals,
       NegotiationOptions negotiation) {
@@ -90,7 +93,13 @@ public final class IscsiService {
             + " {} refused so far", dm.remoteAddress(), loginPolicy.limits().maxPerAddress(),
             loginPolicy.limits().maxTotal(), n);
       }
-      dm.terminate();
+      // A Login Request is answered with 0x0302 (RefusedLogin), as long as not too many wait for one.
+      if (refusing.incrementAndGet() <= loginPolicy.limits().maxTotal()) {
+        new RefusedLogin(vertx, dm, refusing::decrementAndGet);
+      } else {
+        refusing.decrementAndGet();
+        dm.terminate();
+      }
       return;
     }
     IscsiConnection c = new IscsiConnection(this, dm);
@@ -136,6 +145,12 @@ public final class IscsiService {
   public void loginPolicy(LoginPolicy p) {
     viewBases.putAll(p.viewBases());
     this.loginPolicy = p;
+    throttle.limits(p.limits());
+  }
+
+  /** Failed CHAP authentications by address and initiator name (issue 21). */
+  LoginThrottle throttle() {
+    return throttle;
   }
 
   LoginPolicy loginPolicy() {
