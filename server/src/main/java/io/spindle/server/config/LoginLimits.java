@@ -20,9 +20,11 @@ import java.util.Set;
  * @param lockoutAfter  failed CHAP authentications from one source address, without a success between,
  *                      after which that address is locked out
  * @param lockoutSeconds how long a locked-out address is refused (0x0201, nothing checked)
+ * @param reservedForAclPercent share of {@code maxTotal} kept for logins whose InitiatorName a target's
+ *                      ACL names: a flood of unknown peers fills only the rest
  */
 public record LoginLimits(int maxPerAddress, int maxTotal, int maxTextKeys, int maxTextBytes, int failureDelayMillis,
-    int lockoutAfter, int lockoutSeconds) {
+    int lockoutAfter, int lockoutSeconds, int reservedForAclPercent) {
 
   /** Enough for a host logging in to many targets at once (open-iscsi logs in to all nodes in parallel). */
   public static final int DEFAULT_MAX_PER_ADDRESS = 64;
@@ -33,13 +35,14 @@ public record LoginLimits(int maxPerAddress, int maxTotal, int maxTextKeys, int 
   public static final int MAX_FAILURE_DELAY_MILLIS = 30_000;
   public static final int DEFAULT_LOCKOUT_AFTER = 10;
   public static final int DEFAULT_LOCKOUT_SECONDS = 300;
+  public static final int DEFAULT_RESERVED_FOR_ACL_PERCENT = 25;
 
   private static final Set<String> FIELDS = Set.of("maxPerAddress", "maxTotal", "maxTextKeys", "maxTextBytes",
-      "failureDelayMillis", "lockoutAfter", "lockoutSeconds");
+      "failureDelayMillis", "lockoutAfter", "lockoutSeconds", "reservedForAclPercent");
 
   public static LoginLimits defaults() {
     return new LoginLimits(DEFAULT_MAX_PER_ADDRESS, DEFAULT_MAX_TOTAL, DEFAULT_MAX_TEXT_KEYS, DEFAULT_MAX_TEXT_BYTES,
-        DEFAULT_FAILURE_DELAY_MILLIS, DEFAULT_LOCKOUT_AFTER, DEFAULT_LOCKOUT_SECONDS);
+        DEFAULT_FAILURE_DELAY_MILLIS, DEFAULT_LOCKOUT_AFTER, DEFAULT_LOCKOUT_SECONDS, DEFAULT_RESERVED_FOR_ACL_PERCENT);
   }
 
   static LoginLimits fromJson(JsonObject root) {
@@ -61,7 +64,8 @@ public record LoginLimits(int maxPerAddress, int maxTotal, int maxTextKeys, int 
         NegotiationOptions.range(j, "login", "failureDelayMillis", DEFAULT_FAILURE_DELAY_MILLIS, 0,
             MAX_FAILURE_DELAY_MILLIS),
         NegotiationOptions.range(j, "login", "lockoutAfter", DEFAULT_LOCKOUT_AFTER, 1, 1_000_000),
-        NegotiationOptions.range(j, "login", "lockoutSeconds", DEFAULT_LOCKOUT_SECONDS, 0, 86_400));
+        NegotiationOptions.range(j, "login", "lockoutSeconds", DEFAULT_LOCKOUT_SECONDS, 0, 86_400),
+        NegotiationOptions.range(j, "login", "reservedForAclPercent", DEFAULT_RESERVED_FOR_ACL_PERCENT, 0, 90));
   }
 
   public NegotiationLimits negotiationLimits() {
@@ -72,6 +76,11 @@ public record LoginLimits(int maxPerAddress, int maxTotal, int maxTextKeys, int 
     return new JsonObject().put("maxPerAddress", maxPerAddress).put("maxTotal", maxTotal)
         .put("maxTextKeys", maxTextKeys).put("maxTextBytes", maxTextBytes)
         .put("failureDelayMillis", failureDelayMillis).put("lockoutAfter", lockoutAfter)
-        .put("lockoutSeconds", lockoutSeconds);
+        .put("lockoutSeconds", lockoutSeconds).put("reservedForAclPercent", reservedForAclPercent);
+  }
+
+  /** Logins in progress kept for initiators an ACL names ({@link #reservedForAclPercent} of maxTotal). */
+  public int reserved() {
+    return maxTotal * reservedForAclPercent / 100;
   }
 }

@@ -80,6 +80,8 @@ final class IscsiConnection implements DatamoverListener {
   // Login phase
   /** The source address whose login slot this connection holds until its login ends (IscsiService). */
   String loginSlot;
+  /** The slot is one of the share kept for ACL-named initiators (IscsiService.takeReservedSlot). */
+  boolean reservedSlot;
   /** Login rounds (complete texts) accepted before the login must have ended. */
   static final int MAX_LOGIN_ROUNDS = 32;
   private LoginPolicy policy;

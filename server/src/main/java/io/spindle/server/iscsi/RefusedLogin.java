@@ -5,7 +5,7 @@ import io.spindle.iscsi.datamover.DatamoverListener;
 import io.spindle.iscsi.pdu.LoginRequestPdu;
 import io.spindle.iscsi.pdu.LoginResponsePdu;
 import io.spindle.iscsi.pdu.Pdu;
-import io.vertx.core.Vertx;
+import io.spindle.iscsi.text.TextKeys;
 
 /**
  * A connection over the login caps (issue 21): it is not logged in, but a Login Request that
@@ -13,8 +13,15 @@ import io.vertx.core.Vertx;
  * §11.13.5) before the connection closes, so the initiator learns why and may retry later instead
  * of seeing a bare close. Nothing else is read or kept; anything else, or silence, just closes.
  * How many may wait at once is bounded by the service ({@code login.maxTotal} of them).
+ *
+ * <p>A Login Request whose InitiatorName a target's ACL names is not refused while the share of
+ * login slots kept for such initiators ({@code login.reservedForAclPercent}) has room: the
+ * connection goes on as an ordinary login, so a flood of unknown peers cannot keep them out.
  */
 final class RefusedLogin implements DatamoverListener {
+
+  /** Refused connections of one source address that may wait for their Login Request at once. */
+  static final int PER_ADDRESS = 2;
 
   /** How long a refused connection may take to send its Login Request. */
   static final long GRACE_MILLIS = 2000;
@@ -24,11 +31,27 @@ final class RefusedLogin implements DatamoverListener {
   private long timer;
   private boolean done;
 
-  RefusedLogin(Vertx vertx, DatamoverConnection dm, Runnable gone) {
+  private final IscsiService service;
+
+  RefusedLogin(IscsiService service, DatamoverConnection dm, Runnable gone) {
+    this.service = service;
     this.dm = dm;
     this.gone = gone;
     dm.listener(this);
-    timer = vertx.setTimer(GRACE_MILLIS, id -> end());
+    timer = service.vertx.setTimer(GRACE_MILLIS, id -> end());
+  }
+
+  /** The InitiatorName of a complete first login text, or null. */
+  private static String initiatorName(LoginRequestPdu req) {
+    if (req.continueBit()) return null;
+    try {
+      for (TextKeys.Pair p : TextKeys.parse(req.data())) {
+        if (p.key().equals("InitiatorName")) return p.value();
+      }
+    } catch (TextKeys.MalformedTextException e) {
+      return null;
+    }
+    return null;
   }
 
   @Override
@@ -36,6 +59,13 @@ final class RefusedLogin implements DatamoverListener {
     try {
       if (done) return;
       if (pdu instanceof LoginRequestPdu req) {
+        IscsiConnection admitted = service.admitReserved(dm, initiatorName(req));
+        if (admitted != null) {
+          // The connection is the login's now (it took the listener); this one steps aside.
+          connectionTerminateNotify("admitted on a reserved slot");
+          admitted.controlNotify(req.retain());
+          return;
+        }
         LoginResponsePdu r = new LoginResponsePdu();
         r.versions(0, 0).isid(req.isid()).tsih(0).itt(req.itt());
         r.statSn(0).expCmdSn(req.cmdSn()).maxCmdSn(req.cmdSn());

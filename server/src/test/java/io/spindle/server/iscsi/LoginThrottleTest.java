@@ -10,7 +10,7 @@ import org.junit.jupiter.api.Test;
 class LoginThrottleTest {
 
   private long now = 1_000_000_000L;
-  private final LoginLimits limits = new LoginLimits(64, 1024, 128, 65536, 1000, 4, 300);
+  private final LoginLimits limits = new LoginLimits(64, 1024, 128, 65536, 1000, 4, 300, 25);
   private final LoginThrottle t = new LoginThrottle(limits, () -> now);
 
   @Test
@@ -55,7 +55,7 @@ class LoginThrottleTest {
 
   @Test
   void delaysOffMeansNoDelayButStillALockout() {
-    LoginThrottle off = new LoginThrottle(new LoginLimits(64, 1024, 128, 65536, 0, 2, 60), () -> now);
+    LoginThrottle off = new LoginThrottle(new LoginLimits(64, 1024, 128, 65536, 0, 2, 60, 25), () -> now);
     assertEquals(0, off.failed("10.0.0.4", null));
     assertEquals(0, off.failed("10.0.0.4", null));
     assertEquals(60_000, off.lockedOutMillis("10.0.0.4"));

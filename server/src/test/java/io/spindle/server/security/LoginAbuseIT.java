@@ -138,11 +138,18 @@ class LoginAbuseIT {
       }
       Thread.sleep(300); // the server has taken them (each holds a login slot of 127.0.0.3)
       try (RawLogin over = new RawLogin(host, port, 0x4000_0000_3000L)) {
-        RawLogin.Response r = over.security("InitiatorName=" + CLIENT, "SessionType=Normal", "TargetName=" + TARGET,
-            "AuthMethod=CHAP");
+        RawLogin.Response r = over.security("InitiatorName=iqn.2026-11.io.spindle:stranger", "SessionType=Normal",
+            "TargetName=" + TARGET, "AuthMethod=CHAP");
         assertEquals(0x0302, r.status(), "a login over login.maxPerAddress is answered Out of Resources");
         System.out.println("LoginAbuseIT cap: the " + (MAX_PER_ADDRESS + 1) + "th login from " + host
             + " was answered 0x" + Integer.toHexString(r.status()));
+      }
+      // An initiator an ACL names goes on, on the share of slots kept for it (login.reservedForAclPercent).
+      try (RawLogin acl = new RawLogin(host, port, 0x4000_0000_3001L)) {
+        RawLogin.Response r = acl.security("InitiatorName=" + CLIENT, "SessionType=Normal", "TargetName=" + TARGET,
+            "AuthMethod=CHAP");
+        assertEquals(0, r.status(), "the ACL-named initiator's login goes on over the cap");
+        assertEquals("CHAP", r.keys().get("AuthMethod"));
       }
     } finally {
       for (Socket s : stalled) s.close();
