@@ -35,7 +35,6 @@ import io.spindle.iscsi.text.TextKeys;
 import io.spindle.iscsi.text.TextKeys.Pair;
 import io.spindle.scsi.Nexus;
 import io.spindle.server.config.NegotiationOptions;
-import io.spindle.server.config.PortalConfig;
 import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
@@ -45,6 +44,7 @@ import java.util.ArrayList;
 import java.util.Deque;
 import java.util.List;
 import java.util.TreeMap;
+import java.util.function.IntFunction;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -80,8 +80,7 @@ final class IscsiConnection implements DatamoverListener {
   // Login phase
   /** The source address whose login slot this connection holds until its login ends (IscsiService). */
   String loginSlot;
-  /** The slot is one of the share kept for ACL-named initiators (IscsiService.takeReservedSlot). */
-  boolean reservedSlot;
+  boolean reservedSlot; // one of the share kept for ACL-named initiators (IscsiService.admitReserved)
   /** Login rounds (complete texts) accepted before the login must have ended. */
   static final int MAX_LOGIN_ROUNDS = 32;
   private LoginPolicy policy;
@@ -97,6 +96,7 @@ final class IscsiConnection implements DatamoverListener {
   private int loginStage = -1;
   private long loginIsid;
   private int loginTsih;
+  private boolean adoptionTried;
   private int loginCmdSn;
   private ByteBuf loginText;
   private long loginTimer;
@@ -254,6 +254,9 @@ final class IscsiConnection implements DatamoverListener {
       loginFailed(pdu.itt(), new LoginException(LoginException.INVALID_DURING_LOGIN, "not a Login Request"));
       return;
     }
+    if (policy == null && !adoptionTried && (adoptionTried = SessionReplicator.lookUp(service, req, context, () -> {
+      if (state == State.LOGIN) login(req); // a session this node does not hold may live in the cluster
+    }))) return;
     try {
       loginStep(req);
     } catch (LoginException e) {
@@ -362,18 +365,16 @@ final class IscsiConnection implements DatamoverListener {
       }
     }
     ChapIdentity chap = admission == null ? null : admission.chap();
-    long locked = chap == null ? 0 : service.throttle().lockedOutMillis(dm.remoteAddress().host());
-    if (locked > 0) {
-      lockedOut = true; // issue 21: refused unchecked, so guessing gains nothing; not counted again
-      throw new LoginException(LoginException.AUTHENTICATION_FAILURE, "address locked out for " + locked + " ms more");
-    }
+    // Issue 21: a locked-out address is refused unchecked, so guessing gains nothing; not counted again.
+    lockedOut = chap != null && service.throttle().lockedOutMillis(dm.remoteAddress().host()) > 0;
+    if (lockedOut) throw new LoginException(LoginException.AUTHENTICATION_FAILURE, "address locked out");
     OperationalOptions options = service.operationalOptions(dm.transport()).authMethods(chap != null ? "CHAP" : "None");
     if (chap != null) {
       // The initiator must prove the one CHAP name its ACL entry (or the discovery section) gives.
       authenticator = new ChapAuthenticator(admission.algorithms(),
           user -> user.equals(chap.name()) ? chap.secret() : null, admission.mutual(), service.random);
     }
-    negotiation = new TargetNegotiator(options, portalGroupTag(), existing, policy.limits().negotiationLimits());
+    negotiation = new TargetNegotiator(options, service.portalGroupTag(dm.localAddress().port()), existing, policy.limits().negotiationLimits());
   }
 
   private static String first(List<Pair> pairs, String key) {
@@ -443,8 +444,9 @@ final class IscsiConnection implements DatamoverListener {
     if (joining != null) {
       IscsiSession s = joining;
       req.retain();
-      s.run(() -> {
-        int status = s.attach(this);
+      s.run(() -> (s.replica == null ? Future.succeededFuture(true) : s.replica.own()).onComplete(owned -> {
+        // A session found in the cluster becomes this node's first (SessionReplicator.own).
+        int status = owned.succeeded() && owned.result() ? s.attach(this) : LoginException.SESSION_DOES_NOT_EXIST;
         context.runOnContext(v -> {
           try {
             if (status != 0) {
@@ -456,7 +458,7 @@ final class IscsiConnection implements DatamoverListener {
             req.release();
           }
         });
-      });
+      }));
       return;
     }
     SessionParameters sp = negotiation.sessionParameters();
@@ -464,20 +466,28 @@ final class IscsiConnection implements DatamoverListener {
     boolean discovery = negotiation.discovery();
     // The session addresses the initiator's own LUN view when its ACL entry maps LUNs.
     IscsiTarget target = discovery ? null : admission.target();
-    int tsih = service.allocateTsih();
-    if (tsih == 0) throw new LoginException(LoginException.OUT_OF_RESOURCES, "no free TSIH");
-    int tpgt = portalGroupTag();
-    Nexus nexus = discovery ? null : new Nexus(initiatorName,
-        initiatorName + ",i,0x" + String.format("%012x", loginIsid), target.name() + ",t,0x"
-        + String.format("%04x", tpgt), tpgt);
-    IscsiSession s = new IscsiSession(service, context,
+    int tpgt = service.portalGroupTag(dm.localAddress().port());
+    Nexus nexus = discovery ? null : IscsiSession.nexus(initiatorName, loginIsid, target.name(), tpgt);
+    IntFunction<IscsiSession> session = tsih -> new IscsiSession(service, context,
         discovery ? IscsiSession.Type.DISCOVERY : IscsiSession.Type.NORMAL, initiatorName, loginIsid, tsih, target,
         tpgt, sp, nexus, service.negotiation.queueDepth(), loginCmdSn);
+    req.retain();
+    service.newSession(session, sp).onComplete(ar -> {
+      try {
+        if (ar.failed()) loginFailed(req.itt(), new LoginException(LoginException.OUT_OF_RESOURCES, ar.cause().getMessage()));
+        else if (state == State.LOGIN) newSession(req, answers, ar.result());
+      } finally {
+        req.release();
+      }
+    });
+  }
+
+  private void newSession(LoginRequestPdu req, List<Pair> answers, IscsiSession s) {
+    boolean discovery = s.type == IscsiSession.Type.DISCOVERY;
     s.attach(this);
     IscsiSession old = service.register(s);
-    if (!discovery && sp.errorRecoveryLevel() == 2) service.stateStore().putSession(s.record());
     s.startRecoveryTimers();
-    service.observer().sessionOpened(discovery ? null : target.name(), discovery);
+    service.observer().sessionOpened(discovery ? null : s.target.name(), discovery);
     if (old == null) {
       enterFullFeature(req, answers, s);
       return;
@@ -519,14 +529,6 @@ final class IscsiConnection implements DatamoverListener {
     startNopTimer();
   }
 
-  private int portalGroupTag() {
-    int local = dm.localAddress().port();
-    for (PortalConfig p : service.portals()) {
-      if (p.address().port() == local) return p.portalGroupTag();
-    }
-    return PortalConfig.DEFAULT_PORTAL_GROUP_TAG;
-  }
-
   private void sendLoginResponse(LoginRequestPdu req, boolean transit, int csg, int nsg, List<Pair> keys, int tsih) {
     LoginResponsePdu r = new LoginResponsePdu();
     r.transit(transit).stages(csg, nsg).versions(0, 0).isid(loginIsid).tsih(tsih).itt(req.itt());
@@ -543,7 +545,6 @@ final class IscsiConnection implements DatamoverListener {
   private void loginFailed(int itt, LoginException e) {
     String initiator = LogText.printable(negotiation == null ? claimedInitiator : negotiation.initiatorName());
     String target = LogText.printable(negotiation == null ? claimedTarget : negotiation.targetName());
-    // A locked-out address was warned about once (LoginThrottle); its refusals must not flood the log.
     log.atLevel(lockedOut ? org.slf4j.event.Level.DEBUG : org.slf4j.event.Level.WARN)
         .log("login failed peer={} initiator={} target={} status=0x{} ({}): {}", peer, initiator, target,
         String.format("%04x", e.status), LoginException.describe(e.status), e.getMessage());
@@ -554,15 +555,13 @@ final class IscsiConnection implements DatamoverListener {
     r.status(e.status >> 8, e.status & 0xff);
     state = State.LOGGED_OUT;
     // Issue 21: a failed CHAP answer waits (LoginThrottle), the same for unknown users and wrong responses.
-    long delay = authenticator != null && e.status == LoginException.AUTHENTICATION_FAILURE && !lockedOut
-        ? service.throttle().failed(dm.remoteAddress().host(), initiator) : 0;
+    long delay = authenticator == null || e.status != LoginException.AUTHENTICATION_FAILURE || lockedOut ? 0
+        : service.throttle().failed(dm.remoteAddress().host(), initiator, peer);
     if (delay > 0) {
-      log.info("CHAP failure {} from peer={} answered in {} ms", service.throttle().failures(dm.remoteAddress().host()),
-          peer, delay);
       service.vertx.setTimer(delay, id -> dm.sendControl(r).onComplete(x -> close()));
-    } else {
-      dm.sendControl(r).onComplete(x -> close());
+      return;
     }
+    dm.sendControl(r).onComplete(x -> close());
   }
 
   // ---------------------------------------------------------------- sending (session context → this context)
@@ -765,7 +764,7 @@ final class IscsiConnection implements DatamoverListener {
       return;
     }
     List<Pair> answers = new ArrayList<>(reply.pairs());
-    if (reply.sendTargets() != null) SendTargets.answer(service, session, dm.localAddress().host(), reply.sendTargets(), answers);
+    if (reply.sendTargets() != null) service.sendTargets(session, reply.sendTargets(), answers, dm.localAddress().host());
     if (textPending != null) textPending.release();
     textPending = TextKeys.encode(answers);
     textPendingTtt = nextTargetTransferTag();

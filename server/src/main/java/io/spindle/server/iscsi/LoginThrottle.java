@@ -57,6 +57,13 @@ final class LoginThrottle {
     return left > 0 ? Math.max(1, left / 1_000_000) : 0;
   }
 
+  /** {@link #failed(String, String)}, logged with the peer. */
+  long failed(String address, String initiator, String peer) {
+    long delay = failed(address, initiator);
+    if (delay > 0) log.info("CHAP failure {} from peer={} answered in {} ms", failures(address), peer, delay);
+    return delay;
+  }
+
   /**
    * A failed CHAP authentication from {@code address} claiming {@code initiator} (may be null).
    *
