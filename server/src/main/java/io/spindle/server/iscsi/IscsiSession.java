@@ -628,7 +628,7 @@ final class IscsiSession {
         if (t.hasDataIn() && t.dataIn != null) {
           int from0 = s.type() == SnackRequestPdu.R_DATA ? t.dataInAcknowledged : beg;
           // RFC 7143 §11.16.3-4: BegRun and RunLength are unsigned; a run past what was sent is refused.
-          long end = s.type() == SnackRequestPdu.R_DATA || run == 0 ? t.dataInPduCount : unsignedEnd(s);
+          long end = s.type() == SnackRequestPdu.R_DATA || run == 0 ? t.dataInPduCount : s.runEnd();
           if (from0 < 0 || end > t.dataInPduCount || from0 >= end) {
             from.reject(s, RejectPdu.SNACK_REJECT, "DataSN " + beg + "+" + run + " not sent for " + t);
             return;
@@ -643,7 +643,7 @@ final class IscsiSession {
           }
           if (s.type() == SnackRequestPdu.R_DATA) from.resendStatus(t.statSn, 1);
         } else if (t.hasDataOut()) {
-          long end = run == 0 ? t.r2tsSent.size() : unsignedEnd(s);
+          long end = run == 0 ? t.r2tsSent.size() : s.runEnd();
           if (beg < 0 || end > t.r2tsSent.size() || beg >= end) {
             from.reject(s, RejectPdu.SNACK_REJECT, "R2TSN " + beg + "+" + run + " not sent for " + t);
             return;
@@ -657,11 +657,6 @@ final class IscsiSession {
       default:
         from.reject(s, RejectPdu.INVALID_PDU_FIELD, "SNACK type " + s.type());
     }
-  }
-
-  /** BegRun + RunLength without wrapping. */
-  private static long unsignedEnd(SnackRequestPdu s) {
-    return Integer.toUnsignedLong(s.begRun()) + s.runLengthUnsigned();
   }
 
   // ------------------------------------------------------------ task management (RFC 7143 §11.5)

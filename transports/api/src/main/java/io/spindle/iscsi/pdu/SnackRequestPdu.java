@@ -41,6 +41,11 @@ public final class SnackRequestPdu extends InitiatorPdu {
     return uint32(44);
   }
 
+  /** BegRun + RunLength as unsigned numbers, without wrapping: one past the run's last number. */
+  public long runEnd() {
+    return uint32(40) + uint32(44);
+  }
+
   public SnackRequestPdu run(int begRun, int runLength) {
     int32(40, begRun);
     int32(44, runLength);

@@ -42,7 +42,9 @@ class UnsignedFieldsTest {
   void snackRunLength(long v) {
     SnackRequestPdu pdu = new SnackRequestPdu(bhsWith(0x10, 44, v), null, null);
     assertEquals(v, pdu.runLengthUnsigned());
-    assertEquals(v, Integer.toUnsignedLong(pdu.begRun()) + v, "BegRun 0 + RunLength");
+    assertEquals(v, pdu.runEnd(), "BegRun 0 + RunLength");
+    SnackRequestPdu far = new SnackRequestPdu().run((int) 0xffffffffL, (int) v);
+    assertEquals(0xffffffffL + v, far.runEnd(), "BegRun 2^32 - 1 + RunLength does not wrap");
     pdu.release();
   }
 
