@@ -48,6 +48,10 @@ public final class Main {
       "With --config, the file is watched and reloaded when it changes, on SIGHUP, and on the admin",
       "call spindle.admin.reload; an invalid file is rejected and the running configuration stays.",
       "",
+      "With a \"cluster\" section in the config the server is a node of a Spindle cluster (embedded",
+      "Hazelcast member, clustered admin event bus, ERL 2 sessions continue on another node when",
+      "this one dies; README \"Cluster\"). Without it the server is standalone.",
+      "",
       "Exit codes: 0 clean stop (SIGTERM/SIGINT), 1 could not start, 2 bad arguments or configuration.");
 
   private Main() {
