@@ -154,7 +154,8 @@ final class SessionReplicator {
   /** The stored session carries another epoch or owner (or expired): it lives elsewhere now. */
   private void moved() {
     owned = false;
-    log.warn("{} was taken over by another node (or expired); dropping it here without sending anything more",
+    log.warn("{} was taken over or reinstated on another node (or expired); dropping it here without sending"
+        + " anything more",
         session.describe());
     session.end("moved to another node");
   }
