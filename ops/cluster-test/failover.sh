@@ -149,6 +149,7 @@ for k in $NODES; do
       { "lun": 0, "backing": "file", "path": "$WORK/lun0.img", "size": "256M" },
       { "lun": 1, "backing": "memory", "size": "16M" }
     ] } ],
+  "storage": { "allowedDirectories": [ "$WORK" ] },
   "negotiation": { "errorRecoveryLevel": 2, "defaultTime2Wait": 1, "defaultTime2Retain": 20, "maxConnections": 1 }$(
   [ "$CLUSTER" = 1 ] && printf ',\n  "cluster": {\n    "name": "spindle-ci", "node": "node-%s", "address": "%s:%s",\n    "members": [ %s ], "eventBusAddress": "%s:0"\n  }' \
     "$k" "${IP[$k]}" "$HZ_PORT" "$MEMBERS" "${IP[$k]}")

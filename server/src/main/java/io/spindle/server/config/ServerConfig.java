@@ -110,7 +110,10 @@ public record ServerConfig(List<PortalConfig> portals, List<TargetConfig> target
     if (storage != null && !(storage instanceof JsonObject)) throw new ConfigException("storage: must be an object");
     JsonObject sj = storage == null ? new JsonObject() : (JsonObject) storage;
     for (String k : sj.fieldNames()) {
-      if (!k.equals("workerThreads")) throw new ConfigException("storage." + k + ": unknown field (known: [workerThreads])");
+      // allowedDirectories is BackingPathPolicy's, checked where configuration comes from a file or the admin API.
+      if (!k.equals("workerThreads") && !k.equals("allowedDirectories")) {
+        throw new ConfigException("storage." + k + ": unknown field (known: [workerThreads, allowedDirectories])");
+      }
     }
     int workers = NegotiationOptions.range(sj, "storage", "workerThreads", ScsiEngine.DEFAULT_WORKER_THREADS, 1, 1024);
     return new ServerConfig(List.copyOf(portals), List.copyOf(targets), negotiation, workers,

@@ -212,6 +212,7 @@ class ClusterFailoverIT {
     try {
       HttpResponse<String> r = HttpClient.newHttpClient().send(HttpRequest.newBuilder(
           URI.create("http://127.0.0.1:" + port + "/admin/" + op)).POST(HttpRequest.BodyPublishers.ofString("{}"))
+          .header("Authorization", "Bearer " + ClusterNodes.ADMIN_TOKEN).header("Content-Type", "application/json")
           .build(), HttpResponse.BodyHandlers.ofString());
       return new JsonObject(r.body());
     } catch (Exception e) {

@@ -84,7 +84,12 @@ final class ClusterNodes {
             .put("luns", new JsonArray().add(new JsonObject().put("lun", 0).put("backing", "file")
                 .put("path", lun.toString()).put("size", "64M")))))
         .put("negotiation", io.spindle.server.ItSupport.recoveryNegotiation());
-    if (admin != null) c.put("admin", new JsonObject().put("address", "127.0.0.1:" + admin));
+    // File LUNs only under allowed directories (README "Backing files"): the test's directory.
+    c.put("storage", new JsonObject().put("allowedDirectories", new JsonArray().add(lun.getParent().toString())));
+    if (admin != null) {
+      c.put("admin", new JsonObject().put("address", "127.0.0.1:" + admin)
+          .put("token", new JsonObject().put("file", adminToken(lun.getParent()).toString())));
+    }
     if (members != null) {
       JsonArray ms = new JsonArray();
       members.forEach(p -> ms.add("127.0.0.1:" + p));
@@ -92,6 +97,21 @@ final class ClusterNodes {
           .put("address", "127.0.0.1:" + member).put("members", ms));
     }
     return c;
+  }
+
+  /** The admin API's bearer token in every node's config. */
+  static final String ADMIN_TOKEN = "cluster-it-admin-token-0123456789";
+
+  /** Writes {@link #ADMIN_TOKEN} to DIR/admin.token, readable by its owner only (the server refuses others). */
+  static Path adminToken(Path dir) {
+    Path f = dir.resolve("admin.token");
+    try {
+      Files.writeString(f, ADMIN_TOKEN + "\n");
+      Files.setPosixFilePermissions(f, java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
+    } catch (IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
+    return f;
   }
 
   /** Starts {@code java -jar target/spindle.jar --config DIR/NAME.json} with its output in DIR/NAME.log. */
