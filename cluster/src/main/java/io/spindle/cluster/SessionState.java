@@ -35,6 +35,11 @@ public record SessionState(int tsih, long epoch, String owner, String initiatorN
     tasks = List.copyOf(tasks);
   }
 
+  /** The I_T nexus this session serves (RFC 7143 §4.4.3: initiator, ISID, target, portal group). */
+  public String nexusKey() {
+    return initiatorName + ",i,0x" + String.format("%012x", isid) + "|" + targetName + ",t," + portalGroupTag;
+  }
+
   /** The same session with a new command window and task list (what each replication batch writes). */
   public SessionState withWindow(int newExpCmdSn, int newMaxCmdSn, List<TaskRecord> newTasks) {
     return new SessionState(tsih, epoch, owner, initiatorName, isid, targetName, portalGroupTag, params, newExpCmdSn,

@@ -41,6 +41,19 @@ public interface StateStore {
   /** Removes the session if {@code s}'s epoch and owner still hold it (its TSIH becomes free). */
   Future<Boolean> remove(SessionState s);
 
+  /**
+   * Records that the I_T nexus {@code nexusKey} (initiator, ISID, target, TPGT: RFC 7143 §4.4.3) is
+   * served by session {@code tsih} now; answers the TSIH it had before, 0 if none. A login that
+   * makes a new session for a nexus reinstates the old one wherever it lives (§6.3.5).
+   */
+  Future<Integer> claimNexus(String nexusKey, int tsih, long ttlMillis);
+
+  /**
+   * Removes session {@code tsih} whoever owns it, if it still serves {@code nexusKey} (its nexus was
+   * reinstated elsewhere): the owner's next write fails and it drops the session.
+   */
+  Future<Boolean> evict(int tsih, String nexusKey);
+
   /** Bytes and writes sent to the store so far (the replication's own cost). */
   long bytesWritten();
 

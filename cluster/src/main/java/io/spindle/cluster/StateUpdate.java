@@ -9,12 +9,12 @@ import java.io.Serializable;
  *
  * @param kind what to do
  * @param value the new stored form (CREATE, UPDATE), or null
- * @param epoch the epoch the caller believes in (UPDATE, TAKEOVER, REMOVE)
+ * @param epoch the epoch the caller believes in (UPDATE, TAKEOVER, REMOVE; EVICT ignores it)
  * @param owner the caller's node (UPDATE, REMOVE), or the new owner (TAKEOVER)
  */
 public record StateUpdate(Kind kind, byte[] value, long epoch, String owner) implements Serializable {
 
-  public enum Kind { CREATE, UPDATE, TAKEOVER, REMOVE }
+  public enum Kind { CREATE, UPDATE, TAKEOVER, REMOVE, EVICT }
 
   /**
    * What the rule decided: the bytes to store ({@code keep} true: unchanged; null: remove) and the
@@ -35,6 +35,10 @@ public record StateUpdate(Kind kind, byte[] value, long epoch, String owner) imp
         if (current == null || !held(current)) return new Outcome(true, null, false);
         return new Outcome(false, null, true);
       }
+      case EVICT:
+        // owner carries the nexus key here: a TSIH freed and given to another nexus is left alone.
+        if (current == null || !SessionState.decode(current).nexusKey().equals(owner)) return new Outcome(true, null, false);
+        return new Outcome(false, null, true);
       case TAKEOVER: {
         if (current == null || SessionState.fence(current).epoch() != epoch) return new Outcome(true, null, null);
         byte[] moved = SessionState.decode(current).movedTo(owner).encode();

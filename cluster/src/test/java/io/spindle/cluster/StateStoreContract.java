@@ -117,6 +117,28 @@ public abstract class StateStoreContract {
   }
 
   @Test
+  void aNexusNamesTheSessionThatServesItLast() {
+    int first = freshTsih();
+    int second = freshTsih();
+    String key = "iqn.2026-11.test:init,i,0x" + first + "|iqn.2026-11.test:t,t,1";
+    assertEquals(0, await(store().claimNexus(key, first, TTL)));
+    assertEquals(first, await(other().claimNexus(key, second, TTL)), "the reinstated session's TSIH");
+    assertEquals(second, await(store().claimNexus(key, second, TTL)));
+  }
+
+  @Test
+  void anEvictedSessionIsGoneForItsOwnerToo() {
+    int tsih = freshTsih();
+    SessionState s = session(tsih, "a");
+    await(store().create(s, TTL));
+    assertFalse(await(other().evict(tsih, "another,i,0x000000000001|nexus,t,1")), "evicted another nexus's session");
+    assertTrue(await(other().evict(tsih, s.nexusKey())));
+    assertNull(await(store().get(tsih)));
+    assertFalse(await(store().update(s.withWindow(8, 39, List.of()), TTL)), "the owner wrote an evicted session");
+    assertFalse(await(other().evict(tsih, s.nexusKey())));
+  }
+
+  @Test
   void theStoreCountsWhatItIsSent() {
     long before = store().bytesWritten();
     long writes = store().writes();

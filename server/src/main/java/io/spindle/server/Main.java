@@ -62,6 +62,10 @@ public final class Main {
       "call spindle.admin.reload; an invalid file is rejected and the running configuration stays.",
       "Admin changes are written back to the file (the previous one kept as FILE.bak).",
       "",
+      "With a \"cluster\" section in the config the server is a node of a Spindle cluster (embedded",
+      "Hazelcast member, clustered admin event bus, ERL 2 sessions continue on another node when",
+      "this one dies; README \"Cluster\"). Without it the server is standalone.",
+      "",
       "Exit codes: 0 clean stop (SIGTERM/SIGINT), 1 could not start, 2 bad arguments or configuration.");
 
   private Main() {

@@ -110,6 +110,7 @@ public final class HazelcastClusterNode implements ClusterNode {
     MapConfig sessions = new MapConfig(HazelcastStateStore.MAP).setBackupCount(1).setAsyncBackupCount(0);
     sessions.getMergePolicyConfig().setPolicy(HigherEpochMergePolicy.class.getName());
     c.addMapConfig(sessions);
+    c.addMapConfig(new MapConfig(HazelcastStateStore.NEXUS_MAP).setBackupCount(1).setAsyncBackupCount(0));
     return c;
   }
 

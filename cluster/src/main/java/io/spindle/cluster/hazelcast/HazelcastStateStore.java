@@ -30,13 +30,17 @@ import java.util.concurrent.atomic.AtomicLong;
 final class HazelcastStateStore implements StateStore {
 
   static final String MAP = "spindle.sessions";
+  /** Nexus key (initiator, ISID, target, TPGT) to the TSIH serving it, for reinstatement across nodes. */
+  static final String NEXUS_MAP = "spindle.nexus";
 
   private final IMap<Integer, byte[]> map;
+  private final IMap<String, Integer> nexus;
   private final AtomicLong bytes = new AtomicLong();
   private final AtomicLong writes = new AtomicLong();
 
   HazelcastStateStore(HazelcastInstance hz) {
     this.map = hz.getMap(MAP);
+    this.nexus = hz.getMap(NEXUS_MAP);
   }
 
   /** Runs {@link StateUpdate} where the entry lives. */
@@ -106,6 +110,17 @@ final class HazelcastStateStore implements StateStore {
   @Override
   public Future<Boolean> remove(SessionState s) {
     return submit(s.tsih(), new StateUpdate(StateUpdate.Kind.REMOVE, null, s.epoch(), s.owner()), 0);
+  }
+
+  @Override
+  public Future<Integer> claimNexus(String nexusKey, int tsih, long ttlMillis) {
+    writes.incrementAndGet();
+    return on(nexus.putAsync(nexusKey, tsih, ttlMillis, TimeUnit.MILLISECONDS)).map(old -> old == null ? 0 : old);
+  }
+
+  @Override
+  public Future<Boolean> evict(int tsih, String nexusKey) {
+    return submit(tsih, new StateUpdate(StateUpdate.Kind.EVICT, null, 0, nexusKey), 0);
   }
 
   @Override

@@ -15,6 +15,7 @@ public final class InMemoryStateStore implements StateStore {
   }
 
   private final Map<Integer, Entry> sessions = new ConcurrentHashMap<>();
+  private final Map<String, Integer> nexus = new ConcurrentHashMap<>();
   private final AtomicLong bytes = new AtomicLong();
   private final AtomicLong writes = new AtomicLong();
 
@@ -67,6 +68,17 @@ public final class InMemoryStateStore implements StateStore {
   public Future<Boolean> remove(SessionState s) {
     return Future.succeededFuture((Boolean) apply(s.tsih(), new StateUpdate(StateUpdate.Kind.REMOVE, null, s.epoch(),
         s.owner()), 0));
+  }
+
+  @Override
+  public Future<Integer> claimNexus(String nexusKey, int tsih, long ttlMillis) {
+    Integer old = nexus.put(nexusKey, tsih);
+    return Future.succeededFuture(old == null ? 0 : old);
+  }
+
+  @Override
+  public Future<Boolean> evict(int tsih, String nexusKey) {
+    return Future.succeededFuture((Boolean) apply(tsih, new StateUpdate(StateUpdate.Kind.EVICT, null, 0, nexusKey), 0));
   }
 
   @Override

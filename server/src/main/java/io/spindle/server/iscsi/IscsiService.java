@@ -170,8 +170,19 @@ public final class IscsiService {
     return reserveTsih(t -> SessionReplicator.state(session.apply(t), node()), params).compose(tsih -> {
       if (tsih == 0) return Future.failedFuture("no free TSIH");
       IscsiSession s = session.apply(tsih);
-      if (cluster != null) s.replica = new SessionReplicator(s, stateStore, SessionReplicator.state(s, node()), true);
-      return Future.succeededFuture(s);
+      if (cluster == null) return Future.succeededFuture(s);
+      SessionState state = SessionReplicator.state(s, node());
+      s.replica = new SessionReplicator(s, stateStore, state, true);
+      if (s.type != IscsiSession.Type.NORMAL) return Future.succeededFuture(s);
+      // RFC 7143 §6.3.5: a new session for a nexus reinstates the old one, on whichever node it
+      // lives; a local one ends in register(), a remote one is evicted and its owner drops it.
+      return stateStore.claimNexus(state.nexusKey(), tsih, 24 * 3600_000L).otherwise(0).map(old -> {
+        if (old != 0 && old != tsih && session(old) == null) {
+          log.info("session reinstatement across the cluster: {} replaces tsih={} on another node", s.describe(), old);
+          stateStore.evict(old, state.nexusKey());
+        }
+        return s;
+      });
     });
   }
 

@@ -54,6 +54,8 @@ final class SessionReplicator {
   private final IscsiSession session;
   private final StateStore store;
   private final long ttlMillis;
+  /** Only an ERL 2 session can continue on another node (RFC 7143 §6.2); the others keep just their TSIH. */
+  private final boolean continuable;
   private SessionState written;
   private boolean owned;
   private boolean gone;
@@ -76,6 +78,7 @@ final class SessionReplicator {
     this.owned = owned;
     SessionParameters p = session.params;
     this.ttlMillis = ttlMillis(p);
+    this.continuable = session.type == IscsiSession.Type.NORMAL && p.errorRecoveryLevel() == 2;
     if (owned) startRefresh();
   }
 
@@ -100,6 +103,7 @@ final class SessionReplicator {
 
   /** Something a survivor would need changed (a command arrived, completed or was acknowledged). */
   void changed() {
+    if (!continuable) return; // only the TSIH is kept (refreshed) for ERL 0 and 1 and discovery sessions
     dirty = true;
     if (scheduled || inFlight || !owned || gone) return;
     scheduled = true;
@@ -150,12 +154,14 @@ final class SessionReplicator {
   /** The stored session carries another epoch or owner (or expired): it lives elsewhere now. */
   private void moved() {
     owned = false;
-    log.warn("{} was taken over by another node (or expired); dropping it here without sending anything more",
+    log.warn("{} was taken over or reinstated on another node (or expired); dropping it here without sending"
+        + " anything more",
         session.describe());
     session.end("moved to another node");
   }
 
   private List<TaskRecord> records() {
+    if (!continuable) return List.of();
     List<TaskRecord> out = new ArrayList<>(session.tasks.size() + adopted.size());
     for (IscsiTask t : session.tasks.values()) out.add(record(t));
     out.addAll(adopted.values());
@@ -178,7 +184,7 @@ final class SessionReplicator {
    * so a survivor that finds it unfinished knows it may have run.
    */
   void execute(IscsiTask t, Runnable run) {
-    if (!nonIdempotent(t)) {
+    if (!continuable || !nonIdempotent(t)) {
       run.run();
       return;
     }
@@ -190,7 +196,7 @@ final class SessionReplicator {
 
   /** Sends the task's status: at once, or — a non-idempotent command — once the store holds it. */
   void beforeStatus(IscsiTask t, Runnable send) {
-    if (!nonIdempotent(t)) {
+    if (!continuable || !nonIdempotent(t)) {
       send.run();
       return;
     }
@@ -283,7 +289,15 @@ final class SessionReplicator {
    * from now on). On the session's context; false if another node took it first or it expired.
    */
   io.vertx.core.Future<Boolean> own() {
-    if (owned) return io.vertx.core.Future.succeededFuture(true);
+    if (owned) {
+      // A connection joining a session this node owns: make sure it still does (it may have been
+      // stopped while another node took the session over, and not have noticed yet).
+      return store.get(written.tsih()).map(now -> {
+        boolean still = now != null && new SessionState.Fence(now.epoch(), now.owner()).holds(written);
+        if (!still && !gone) moved();
+        return still;
+      });
+    }
     long started = System.nanoTime();
     String node = session.service.node();
     return store.takeOver(written.tsih(), written.epoch(), node, ttlMillis).map(moved -> {
