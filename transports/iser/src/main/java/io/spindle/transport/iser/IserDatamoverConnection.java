@@ -599,12 +599,8 @@ public final class IserDatamoverConnection implements DatamoverConnection {
     // RFC 7145 §6.3: the iSCSI layer passes InitiatorRecvDataSegmentLength here; digests stay off
     // (RFC 7145 §6.1: iSER has no digests).
     initiatorRecvDataSegmentLength = k.initiatorMaxRecvDataSegmentLength();
-    if (!k.rdmaExtensions()) {
-      // RFC 7145 §5.1.1: an initiator that connected as iSER offers RDMAExtensions=Yes; the target
-      // does not offer it (TargetNegotiator). The connection can only be iSER, so it stays so.
-      log.warn("iSER connection {}: the login ended without RDMAExtensions=Yes; it runs iSER-assisted anyway",
-          remoteAddress());
-    }
+    // RDMAExtensions (irrelevant in discovery, RFC 7145 §6.3) does not change this connection: it
+    // was an RDMA connection from the start and stays one.
     if (k.headerDigest() || k.dataDigest()) {
       log.warn("iSER connection {}: digests were negotiated; iSER carries none", remoteAddress());
     }
