@@ -30,6 +30,8 @@ DEFAULT_JAR = JAR
 HZ = os.sysconf("SC_CLK_TCK")
 SPINDLE_IQN = "iqn.2026-11.io.spindle:bench"
 TGT_IQN = "iqn.2026-11.io.spindle:tgt-bench"
+# RBD LUNs (--luns ...,rbd): one image per target in the pool of the test Ceph (ops/ceph/dev-cluster.sh).
+RBD_IMAGES = {"Spindle": "spindle-bench-spindle", "tgt": "spindle-bench-tgt", "fio": "spindle-bench-fio"}
 STRIDE = "1052672"  # 1 MiB + 4 KiB: successive 4 KiB I/Os land far apart, as in /work/shared/tools/bench.sh
 
 # name, qemu-img bench arguments (without -c), default count, bytes per I/O, unit
@@ -131,10 +133,16 @@ class Spindle:
             "portals": [{"address": f"127.0.0.1:{self.port}", "transport": "tcp", "portalGroupTag": 1}],
             "targets": [{"name": SPINDLE_IQN, "acl": "any", "luns": [
                 {"lun": 0, "backing": "file", "path": os.path.join(self.a.dir, "spindle-lun0.img"),
-                 "size": str(self.a.size)},
+                 "size": str(self.a.size), "resize": True},  # a file from a run with another --size
                 {"lun": 1, "backing": "null", "size": "1T"},  # tgt's null backing store is 1 TiB too
             ]}],
+            # File LUNs only under allowed directories (README "Backing files"); the work directory here.
+            "storage": {"allowedDirectories": [self.a.dir]},
         }
+        if "rbd" in self.a.luns.split(","):
+            cfg["targets"][0]["luns"].append({"lun": 2, "backing": "rbd", "pool": "rbd",
+                                              "image": RBD_IMAGES["Spindle"], "cephConf": self.a.ceph_conf,
+                                              "keyring": ceph_keyring(self.a)})
         with open(self.config, "w") as f:
             json.dump(cfg, f, indent=2)
         cmd = ["java", *self.jvm_opts, *self.a.java_opts.split(), "-jar", JAR, "--config", self.config]
@@ -151,10 +159,10 @@ class Spindle:
         return self.proc.pid
 
     def url(self, lun):
-        return f"iscsi://127.0.0.1:{self.port}/{SPINDLE_IQN}/{ {'file': 0, 'null': 1}[lun] }"
+        return f"iscsi://127.0.0.1:{self.port}/{SPINDLE_IQN}/{ {'file': 0, 'null': 1, 'rbd': 2}[lun] }"
 
     def latency_target(self, lun):
-        return ("127.0.0.1", self.port, SPINDLE_IQN, {"file": 0, "null": 1}[lun])
+        return ("127.0.0.1", self.port, SPINDLE_IQN, {"file": 0, "null": 1, "rbd": 2}[lun])
 
     def stop(self):
         stop(self.proc)
@@ -197,6 +205,11 @@ class Tgt:
                     "--backing-store", os.path.join(self.a.dir, "tgt-lun1.img"))
         self.tgtadm("--op", "new", "--mode", "logicalunit", "--tid", "1", "--lun", "2",
                     "--bstype", "null", "--backing-store", "/dev/null")
+        if "rbd" in self.a.luns.split(","):
+            # tgt's rbd backing store (Debian tgt-rbd): librbd, one thread per I/O from its pool.
+            self.tgtadm("--op", "new", "--mode", "logicalunit", "--tid", "1", "--lun", "3", "--bstype", "rbd",
+                        "--backing-store", "rbd/" + RBD_IMAGES["tgt"],
+                        "--bsopts", f"conf={self.a.ceph_conf};id=admin")
         self.tgtadm("--op", "bind", "--mode", "target", "--tid", "1", "--initiator-address", "ALL")
         # Give tgt the negotiation limits Spindle offers by default (README "negotiation"), so both
         # servers negotiate the same PDU and burst sizes with the same initiator.
@@ -212,10 +225,10 @@ class Tgt:
         return self.proc.pid
 
     def url(self, lun):
-        return f"iscsi://127.0.0.1:{self.port}/{TGT_IQN}/{ {'file': 1, 'null': 2}[lun] }"
+        return f"iscsi://127.0.0.1:{self.port}/{TGT_IQN}/{ {'file': 1, 'null': 2, 'rbd': 3}[lun] }"
 
     def latency_target(self, lun):
-        return ("127.0.0.1", self.port, TGT_IQN, {"file": 1, "null": 2}[lun])
+        return ("127.0.0.1", self.port, TGT_IQN, {"file": 1, "null": 2, "rbd": 3}[lun])
 
     def stop(self):
         # tgtd does not exit on SIGTERM while it has targets; after a short grace period it is killed.
@@ -335,6 +348,44 @@ def keep_logs(servers, stamp):
 
 
 # --- benchmark -----------------------------------------------------------------------------------
+def ceph_keyring(a):
+    return os.path.join(os.path.dirname(a.ceph_conf), "ceph.client.admin.keyring")
+
+
+def prepare_rbd(a):
+    """Starts the test Ceph, then gives each server (and fio) its own image of --rbd-size, fully
+    written once, so reads hit stored objects, not holes."""
+    script = os.path.join(HERE, "..", "ceph", "dev-cluster.sh")
+    subprocess.run([script, "start"], check=True, stdout=subprocess.DEVNULL)
+    for image in RBD_IMAGES.values():
+        rbd = ["rbd", "-c", a.ceph_conf]
+        subprocess.run(rbd + ["rm", "--no-progress", "rbd/" + image], capture_output=True)
+        subprocess.run(rbd + ["create", "--size", a.rbd_size, "rbd/" + image], check=True)
+        subprocess.run(rbd + ["bench", "--no-progress", "--io-type", "write", "--io-pattern", "seq", "--io-size",
+                              "4M", "--io-total", a.rbd_size, "rbd/" + image], check=True, capture_output=True)
+    log(f"rbd images {', '.join(RBD_IMAGES.values())} of {a.rbd_size} written")
+
+
+FIO_RW = {"4k-randread-qd1": ("randread", "4k", 1), "4k-randwrite-qd1": ("randwrite", "4k", 1),
+          "4k-randread-qd32": ("randread", "4k", 32), "4k-randwrite-qd32": ("randwrite", "4k", 32),
+          "256k-seqread-qd8": ("read", "256k", 8), "256k-seqwrite-qd8": ("write", "256k", 8)}
+
+
+def fio_rbd(a, name, seconds):
+    """fio's rbd engine straight to librbd: the ceiling for any iSCSI gateway on this Ceph."""
+    rw, bs, qd = FIO_RW[name]
+    cmd = ["fio", "--name=ceiling", "--ioengine=rbd", "--clientname=admin", "--pool=rbd",
+           "--rbdname=" + RBD_IMAGES["fio"], f"--rw={rw}", f"--bs={bs}", f"--iodepth={qd}", "--numjobs=1",
+           "--time_based", f"--runtime={seconds}", "--output-format=json"]
+    env = dict(os.environ, CEPH_CONF=a.ceph_conf)
+    r = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=seconds + 60)
+    if r.returncode != 0:
+        return None
+    job = json.loads(r.stdout[r.stdout.index("{"):])["jobs"][0]
+    side = job["read"] if "read" in rw else job["write"]
+    return side["iops"] if bs == "4k" else side["bw_bytes"] / 1e6
+
+
 def prepare_files(a):
     """Both file LUNs get identical, fully allocated contents, so neither reads holes."""
     for name in ("spindle-lun0.img", "tgt-lun1.img"):
@@ -349,7 +400,9 @@ def benchmark(a):
     prepare_files(a)
     servers = [Spindle(a).start(), Tgt(a).start()]
     mem_idle = {s.name: memory_kib(s.pid) for s in servers}
-    luns = [l for l in ("file", "null") if l in a.luns.split(",")]
+    luns = [l for l in ("file", "null", "rbd") if l in a.luns.split(",")]
+    if "rbd" in luns:
+        prepare_rbd(a)
     load0 = loadavg()
     t_start = time.monotonic()
 
@@ -467,6 +520,15 @@ def measure(a, servers, luns, mem_idle, load0, t_start):
                      f"{fmt(mem_end[s].get('VmHWM'))} |")
     lines += ["", "## Errors", ""] + ([f"- {e}" for e in errs] or ["none"])
     lines += ["", f"Command: `ops/bench/run.sh {' '.join(a.argv)}`".replace("  ", " "), ""]
+    if "rbd" in luns and shutil.which("fio"):
+        lines += ["", "**RBD ceiling**: fio's rbd engine straight to librbd (no iSCSI), 10 s per workload, "
+                  "against the Spindle-rbd median of the table above.", "",
+                  "| workload | fio-rbd | Spindle-rbd | Spindle / fio |", "|---|---|---|---|"]
+        for name, _, _, _, unit in WORKLOADS:
+            ceiling = fio_rbd(a, name, 10)
+            sv = med(res.get((name, "rbd", "Spindle")) or [])
+            ratio = sv / ceiling if sv and ceiling else None
+            lines.append(f"| {name} ({unit}) | {fmt(ceiling)} | {fmt(sv)} | {fmt(ratio, 2)} |")
     text = "\n".join(lines)
     print(text)
     path = os.path.join(a.out, f"results-{now:%Y%m%d-%H%M}.md")
@@ -814,7 +876,10 @@ def main():
     ap.add_argument("--keep", action="store_true", help="keep the work directory")
     ap.add_argument("--workloads", help="comma-separated workload names to run (default: all), "
                     "e.g. 4k-randread-qd1,4k-randread-qd32")
-    ap.add_argument("--luns", default="file,null", help="comma-separated LUNs to run: file, null (default both)")
+    ap.add_argument("--luns", default="file,null", help="comma-separated LUNs to run: file, null, rbd "
+                    "(default file,null; rbd starts ops/ceph/dev-cluster.sh, needs tgt-rbd and fio)")
+    ap.add_argument("--ceph-conf", default="/tmp/spindle-ceph/ceph.conf", help="Ceph conf for the rbd LUNs")
+    ap.add_argument("--rbd-size", default="256M", help="size of each rbd LUN's image (default 256M)")
     ap.add_argument("--jar", help="Spindle jar to run (default server/target/spindle.jar)")
     a = ap.parse_args()
     os.makedirs(a.out, exist_ok=True)

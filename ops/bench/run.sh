@@ -17,6 +17,11 @@ command -v qemu-img >/dev/null || missing+=(qemu-utils)
 # qemu-img speaks iscsi:// only through the block-iscsi module of qemu-block-extra.
 ls /usr/lib/x86_64-linux-gnu/qemu/block-iscsi.so /usr/lib/*/qemu/block-iscsi.so >/dev/null 2>&1 || missing+=(qemu-block-extra)
 command -v iscsi-ls >/dev/null || missing+=(libiscsi-bin)
+# --luns ...,rbd: tgt's rbd backing store and fio's rbd engine (dev-cluster.sh installs Ceph itself).
+if [[ " $* " == *rbd* ]]; then
+  [ -e /usr/lib/tgt/backing-store/bs_rbd.so ] || missing+=(tgt-rbd)
+  command -v fio >/dev/null || missing+=(fio)
+fi
 if [ ${#missing[@]} -gt 0 ]; then
   echo "[bench] installing ${missing[*]}" >&2
   apt-get update -q >&2

@@ -43,7 +43,8 @@ record() {  # record NAME RC OUTPUT-FILE
 
 # ---------------------------------------------------------------- the server on this host
 cat > "$W/spindle.json" <<J
-{ "portals": [ { "address": "127.0.0.1:$TCP_PORT" },
+{ "storage": { "allowedDirectories": [ "$W" ] },
+  "portals": [ { "address": "127.0.0.1:$TCP_PORT" },
                { "address": "127.0.0.1:$ISER_PORT", "transport": "iser-iwarp" } ],
   "targets": [ { "name": "$IQN", "acl": "any",
                  "luns": [ { "lun": 0, "backing": "file", "path": "$W/lun0.img", "size": "256M" } ] } ] }

@@ -1,54 +1,48 @@
 package io.spindle.cluster;
 
 import io.vertx.core.Future;
-import java.util.List;
 
 /**
- * State that must outlive a connection — and, in a cluster, a node — for ErrorRecoveryLevel 2
- * (RFC 7143 §6.2, §7.1.5): a session's identity and command window, and the snapshots of tasks
- * waiting to be reassigned. The iSCSI layer writes here only when the protocol needs it (login,
- * connection failure, logout), never per command.
+ * Where the state of ErrorRecoveryLevel 2 sessions lives so that it outlives a connection and, in
+ * a cluster, a node (RFC 7143 §6.2, §7.1.5). Sessions are stored under their TSIH: creating one
+ * reserves the TSIH cluster-wide (§11.12.7: unique while the session lives). Every write is fenced
+ * by the session's epoch and owner ({@link StateUpdate}); every entry expires {@code ttlMillis}
+ * after its last write, so a session whose node died and that nobody took over is gone everywhere
+ * once its DefaultTime2Wait + DefaultTime2Retain passed.
+ *
+ * <p>Implementations: {@link #inMemory()} for a single node, the Hazelcast one
+ * ({@code io.spindle.cluster.hazelcast}) in a cluster. Both pass one contract test.
  */
 public interface StateStore {
 
-  /** The single-node store: everything in this JVM's memory. */
+  /** The single-node store: this JVM's memory. */
   static StateStore inMemory() {
     return new io.spindle.cluster.impl.InMemoryStateStore();
   }
 
-  Future<Void> putSession(SessionRecord session);
+  /** True when another node can read what this store holds (so replication is worth its cost). */
+  boolean clustered();
 
-  Future<SessionRecord> getSession(String sessionKey);
+  /** Stores a new session if its TSIH is free; false if another session holds it. */
+  Future<Boolean> create(SessionState s, long ttlMillis);
 
-  /** Removes the session and every task snapshot under it. */
-  Future<Void> removeSession(String sessionKey);
+  /** Replaces the session if {@code s}'s epoch and owner still hold it; false if it moved or is gone. */
+  Future<Boolean> update(SessionState s, long ttlMillis);
 
-  /** Replaces the task snapshots of a session (those waiting for TASK REASSIGN). */
-  Future<Void> putTasks(String sessionKey, List<TaskSnapshot> tasks);
-
-  Future<List<TaskSnapshot>> getTasks(String sessionKey);
-
-  /**
-   * A session's identity (RFC 7143 §4.4.3) and command window.
-   *
-   * @param key initiator name, ISID and target portal group, as the iSCSI layer forms it
-   * @param expCmdSn the next CmdSN the target expects
-   * @param errorRecoveryLevel as negotiated
-   * @param time2Retain seconds tasks are kept after a connection failure (DefaultTime2Retain)
-   */
-  record SessionRecord(String key, String initiatorName, long isid, int tsih, String targetName, int expCmdSn,
-      int errorRecoveryLevel, int time2Wait, int time2Retain) {
-  }
+  /** The stored session, or null. */
+  Future<SessionState> get(int tsih);
 
   /**
-   * What TASK REASSIGN needs of one task (RFC 7143 §6.2.2): the command, how far its data got, and
-   * what the initiator acknowledged.
-   *
-   * @param cdb the CDB bytes (a copy: taken once, at connection failure)
-   * @param dataOutReceived Data-Out bytes received so far (writes)
-   * @param dataInAcknowledged DataSN below which Data-In was acknowledged (reads)
+   * Moves the session to {@code node}, if it is still in {@code epoch}: the epoch grows by one and
+   * the old owner's writes fail from now on. Null if the session is gone or moved meanwhile.
    */
-  record TaskSnapshot(int itt, int cmdSn, long lun, byte[] cdb, int attribute, int expectedDataTransferLength,
-      boolean read, boolean write, int dataOutReceived, int dataInAcknowledged, int failedCid) {
-  }
+  Future<SessionState> takeOver(int tsih, long epoch, String node, long ttlMillis);
+
+  /** Removes the session if {@code s}'s epoch and owner still hold it (its TSIH becomes free). */
+  Future<Boolean> remove(SessionState s);
+
+  /** Bytes and writes sent to the store so far (the replication's own cost). */
+  long bytesWritten();
+
+  long writes();
 }

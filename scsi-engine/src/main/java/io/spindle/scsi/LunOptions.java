@@ -1,24 +1,31 @@
 package io.spindle.scsi;
 
+import io.spindle.scsi.spi.store.BackingStoreProvider;
+import io.spindle.scsi.spi.store.BackingStoreProviders;
 import io.vertx.core.json.JsonObject;
 import java.util.Locale;
 import java.util.Objects;
+import java.util.Set;
 
 /**
  * How a logical unit is backed and what it reports. Parsed from the {@code luns[]} entries of
  * the JSON config; every parse error names the field ({@code targets[0].luns[1].size: ...}).
+ * The fields below are common to every LUN; every other key of the entry is a store option,
+ * checked by the {@link BackingStoreProvider} that {@code backing} names.
  */
 public final class LunOptions {
 
-  /** Kinds of backing store. */
-  public enum Backing { FILE, MEMORY, NULL }
+  /** The config keys every LUN entry may have, whatever its backing. */
+  public static final Set<String> COMMON_FIELDS = Set.of("lun", "backing", "size", "blockSize", "readOnly",
+      "removable", "thin", "vendor", "product", "serial");
 
+  public static final String DEFAULT_BACKING = "file";
   public static final int DEFAULT_BLOCK_SIZE = 512;
   public static final String DEFAULT_VENDOR = "SPINDLE";
   public static final String DEFAULT_PRODUCT = "Spindle LUN";
 
-  private Backing backing = Backing.FILE;
-  private String path;
+  private String backing = DEFAULT_BACKING;
+  private JsonObject storeOptions = new JsonObject();
   private long size;
   private int blockSize = DEFAULT_BLOCK_SIZE;
   private boolean readOnly;
@@ -29,11 +36,11 @@ public final class LunOptions {
   private String serial;
 
   public static LunOptions file(String path, long size) {
-    return new LunOptions().backing(Backing.FILE).path(path).size(size);
+    return new LunOptions().backing("file").path(path).size(size);
   }
 
   public static LunOptions memory(long size) {
-    return new LunOptions().backing(Backing.MEMORY).size(size);
+    return new LunOptions().backing("memory").size(size);
   }
 
   /**
@@ -43,35 +50,26 @@ public final class LunOptions {
    */
   public static LunOptions fromJson(JsonObject json, String where) {
     LunOptions o = new LunOptions();
+    Object backing = json.getValue("backing", DEFAULT_BACKING);
+    if (!(backing instanceof String)) throw new IllegalArgumentException(where + ".backing: must be a string");
+    o.backing = (String) backing;
+    BackingStoreProvider provider = BackingStoreProviders.find(o.backing);
+    if (provider == null) {
+      throw new IllegalArgumentException(where + ".backing: \"" + backing + "\" is not one of "
+          + BackingStoreProviders.names());
+    }
     for (String key : json.fieldNames()) {
-      switch (key) {
-        case "lun": case "backing": case "path": case "size": case "blockSize": case "readOnly":
-        case "removable": case "thin": case "vendor": case "product": case "serial":
-          break;
-        default:
-          throw new IllegalArgumentException(where + "." + key + ": unknown field");
-      }
-    }
-    String backing = json.getValue("backing", "file").toString();
-    try {
-      o.backing = Backing.valueOf(backing.toUpperCase(Locale.ROOT));
-    } catch (IllegalArgumentException e) {
-      throw new IllegalArgumentException(where + ".backing: \"" + backing + "\" is not one of file, memory, null");
-    }
-    o.path = json.getString("path");
-    if (o.backing == Backing.FILE && (o.path == null || o.path.isBlank())) {
-      throw new IllegalArgumentException(where + ".path: required for a file-backed LUN");
+      if (!COMMON_FIELDS.contains(key)) o.storeOptions.put(key, json.getValue(key));
     }
     Object size = json.getValue("size");
-    if (size == null) throw new IllegalArgumentException(where + ".size: required (bytes, or a number with K, M, G or T)");
-    o.size = parseSize(size.toString(), where + ".size");
+    if (size != null) o.size = parseSize(size.toString(), where + ".size");
     Object bs = json.getValue("blockSize", DEFAULT_BLOCK_SIZE);
     if (!(bs instanceof Integer)) throw new IllegalArgumentException(where + ".blockSize: " + bs + " is not 512 or 4096");
     o.blockSize = (Integer) bs;
     if (o.blockSize != 512 && o.blockSize != 4096) {
       throw new IllegalArgumentException(where + ".blockSize: " + o.blockSize + " is not 512 or 4096");
     }
-    if (o.size < o.blockSize || o.size % o.blockSize != 0) {
+    if (size != null && (o.size < o.blockSize || o.size % o.blockSize != 0)) {
       throw new IllegalArgumentException(where + ".size: " + o.size + " is not a positive multiple of the block size "
           + o.blockSize);
     }
@@ -85,6 +83,7 @@ public final class LunOptions {
       checkAscii(o.serial, 64, where + ".serial");
       if (o.serial.isBlank()) throw new IllegalArgumentException(where + ".serial: must not be blank");
     }
+    provider.validate(o, where);
     return o;
   }
 
@@ -132,25 +131,40 @@ public final class LunOptions {
     return s;
   }
 
-  public Backing backing() {
+  /** The {@link BackingStoreProvider#name()} of the store: {@code file}, {@code memory}, {@code null}, ... */
+  public String backing() {
     return backing;
   }
 
-  public LunOptions backing(Backing b) {
+  public LunOptions backing(String b) {
     this.backing = Objects.requireNonNull(b);
     return this;
   }
 
-  public String path() {
-    return path;
+  /** The entry's keys that are not {@link #COMMON_FIELDS}: the store's own options (a copy). */
+  public JsonObject storeOptions() {
+    return storeOptions.copy();
   }
 
-  public LunOptions path(String p) {
-    this.path = p;
+  /** Sets one store option ({@code "path"}, {@code "pool"}, ...). */
+  public LunOptions storeOption(String key, Object value) {
+    if (COMMON_FIELDS.contains(key)) throw new IllegalArgumentException(key + ": a common LUN field, not a store option");
+    if (value == null) storeOptions.remove(key);
+    else storeOptions.put(key, value);
     return this;
   }
 
-  /** Capacity in bytes. */
+  /** The {@code path} store option of a file LUN, or null. */
+  public String path() {
+    Object p = storeOptions.getValue("path");
+    return p instanceof String s ? s : null;
+  }
+
+  public LunOptions path(String p) {
+    return storeOption("path", p);
+  }
+
+  /** Capacity in bytes; 0 when not configured (a store that knows its own size, such as an RBD image). */
   public long size() {
     return size;
   }

@@ -5,7 +5,9 @@ import io.spindle.iscsi.datamover.Transport;
 import io.spindle.scsi.LogicalUnit;
 import io.spindle.scsi.LunOptions;
 import io.spindle.scsi.ScsiEngine;
+import io.spindle.scsi.spi.store.StoreUnavailableException;
 import io.spindle.server.config.ConfigException;
+import io.spindle.server.config.Listeners;
 import io.spindle.server.config.PortalConfig;
 import io.spindle.server.config.ServerConfig;
 import io.spindle.server.config.TargetConfig;
@@ -76,6 +78,8 @@ public final class SpindleServer {
   private volatile Map<String, Map<Integer, OpenLun>> units;
   /** Removed portals still draining (their listeners close after the grace period, or at stop). */
   private final Set<Serving> draining = java.util.concurrent.ConcurrentHashMap.newKeySet();
+  /** Addresses other listeners of ours are bound to (admin API, metrics), by name: no portal may take them. */
+  private final Map<String, PortalAddress> reserved = new java.util.concurrent.ConcurrentHashMap<>();
   /** Reconfigurations run one after another. */
   private Future<?> reconfiguring = Future.succeededFuture();
 
@@ -105,16 +109,28 @@ public final class SpindleServer {
 
   /** Starts with the given metrics registry (see {@link SpindleMetrics#vertx} for Vert.x's own metrics). */
   public static Future<SpindleServer> start(Vertx vertx, ServerConfig config, SpindleMetrics metrics) {
+    return start(vertx, config, metrics, null);
+  }
+
+  /**
+   * Starts as a node of {@code cluster} (its clustered {@code vertx}): sessions live in the
+   * cluster's state store and this node's portals join SendTargets everywhere. Null: standalone.
+   */
+  public static Future<SpindleServer> start(Vertx vertx, ServerConfig config, SpindleMetrics metrics,
+      io.spindle.cluster.ClusterNode cluster) {
     Map<String, Transport> transports = transports();
     String missing = missingTransport(config, transports);
     if (missing != null) return Future.failedFuture(new IllegalArgumentException(missing));
+    String collision = Listeners.collision(config.portals(), Listeners.configured(config.operations(), config.cluster()),
+        Map.of());
+    if (collision != null) return Future.failedFuture(new ConfigException(collision));
     ScsiEngine engine = ScsiEngine.create(vertx, config.storageWorkerThreads());
     return openUnits(engine, config, Map.of())
         .recover(err -> engine.close().transform(x -> Future.failedFuture(err)))
         .compose(units -> {
           Map<String, IscsiTarget> targets = new HashMap<>();
           for (TargetConfig t : config.targets()) targets.put(t.name(), iscsiTarget(engine, t, units.get(t.name())));
-          IscsiService iscsi = new IscsiService(vertx, targets, config.portals(), config.negotiation());
+          IscsiService iscsi = new IscsiService(vertx, targets, config.portals(), config.negotiation(), cluster);
           iscsi.loginPolicy(loginPolicy(engine, config, targets, units));
           metrics.iscsi().knownTargets(targets.keySet());
           iscsi.observer(metrics.iscsi());
@@ -134,6 +150,8 @@ public final class SpindleServer {
               }
             });
             iscsi.listening(serving.values().stream().map(Serving::bound).toList());
+            iscsi.publishToCluster();
+            if (cluster != null) metrics.cluster(cluster);
             if (serving.isEmpty()) {
               return engine.close().transform(z -> Future.failedFuture(
                   new IllegalStateException("no portal could start; see the errors above")));
@@ -187,9 +205,16 @@ public final class SpindleServer {
           continue;
         }
         String where = "targets[" + i + "] " + t.name() + " LUN " + e.getKey();
-        Future<OpenLun> f = engine.openLogicalUnit(e.getValue()).transform(ar -> ar.succeeded()
-            ? Future.succeededFuture(new OpenLun(json, ar.result()))
-            : Future.failedFuture(new IllegalStateException(where + ": " + ar.cause().getMessage(), ar.cause())));
+        Future<OpenLun> f = engine.openLogicalUnit(e.getValue()).transform(ar -> {
+          if (ar.succeeded()) return Future.succeededFuture(new OpenLun(json, ar.result()));
+          if (ar.cause() instanceof StoreUnavailableException) {
+            // The store's service is down (Ceph unreachable, librbd missing): this LUN stays
+            // offline, the target and every other LUN serve; a later reload tries it again.
+            log.error("{}: not serving: {}", where, ar.cause().getMessage());
+            return Future.succeededFuture((OpenLun) null);
+          }
+          return Future.failedFuture(new IllegalStateException(where + ": " + ar.cause().getMessage(), ar.cause()));
+        });
         m.put(e.getKey(), f);
         fresh.add(f);
       }
@@ -198,14 +223,16 @@ public final class SpindleServer {
     return Future.join(fresh).transform(ar -> {
       if (ar.failed()) {
         List<Future<Void>> closing = new ArrayList<>();
-        for (Future<OpenLun> f : fresh) if (f.succeeded()) closing.add(f.result().unit().close());
+        for (Future<OpenLun> f : fresh) if (f.succeeded() && f.result() != null) closing.add(f.result().unit().close());
         Throwable first = fresh.stream().filter(Future::failed).findFirst().map(Future::cause).orElse(ar.cause());
         return Future.join(closing).transform(x -> Future.failedFuture(first));
       }
       Map<String, Map<Integer, OpenLun>> result = new LinkedHashMap<>();
       opening.forEach((t, m) -> {
         Map<Integer, OpenLun> r = new LinkedHashMap<>();
-        m.forEach((n, f) -> r.put(n, f.result()));
+        m.forEach((n, f) -> {
+          if (f.result() != null) r.put(n, f.result());
+        });
         result.put(t, Map.copyOf(r));
       });
       return Future.succeededFuture(Map.copyOf(result));
@@ -269,6 +296,14 @@ public final class SpindleServer {
     return m;
   }
 
+  /**
+   * Records that another listener of ours (the admin API, the metrics endpoint) is bound at
+   * {@code address}; later portals colliding with it are refused (config.Listeners).
+   */
+  public void reserve(String name, PortalAddress address) {
+    reserved.put(name, address);
+  }
+
   public int sessionCount() {
     return iscsi.sessionCount();
   }
@@ -291,6 +326,10 @@ public final class SpindleServer {
     ServerConfig old = config;
     String missing = missingTransport(next, transports);
     if (missing != null) return Future.failedFuture(new ConfigException(missing));
+    // The running metrics and admin listeners stay until a restart: new portals must not take their ports.
+    String collision = Listeners.collision(next.portals(), Listeners.configured(old.operations(), old.cluster()),
+        reserved);
+    if (collision != null) return Future.failedFuture(new ConfigException(collision));
     Map<String, Serving> oldPortals = portals;
     List<PortalConfig> added = new ArrayList<>();
     Set<String> keep = new java.util.HashSet<>();
@@ -397,6 +436,7 @@ public final class SpindleServer {
     if (old.storageWorkerThreads() != next.storageWorkerThreads()) restart.add("storage");
     if (!Objects.equals(old.operations().metricsAddress(), next.operations().metricsAddress())) restart.add("metrics");
     if (!Objects.equals(old.operations().adminAddress(), next.operations().adminAddress())) restart.add("admin");
+    if (!Objects.equals(old.cluster(), next.cluster())) restart.add("cluster");
 
     List<String> portalsAdded = new ArrayList<>();
     serving.forEach((k, s) -> {

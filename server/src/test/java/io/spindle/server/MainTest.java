@@ -43,6 +43,18 @@ class MainTest {
   }
 
   @Test
+  void adminOptionsTurnTheApiOnWithAToken() {
+    ServerConfig c = Main.parse(new String[] {"--admin-token-file", "/run/token"});
+    assertEquals("127.0.0.1:9180", c.operations().adminAddress().toString());
+    assertEquals("/run/token", c.operations().admin().token().file().toString());
+    assertTrue(assertThrows(ConfigException.class, () -> Main.parse(new String[] {"--admin-cert", "c.pem"}))
+        .getMessage().contains("--admin-cert and --admin-key go together"));
+    assertTrue(assertThrows(ConfigException.class, () -> Main.parse(new String[] {"--admin", "127.0.0.1:3260"}))
+        .getMessage().contains("portals[0].address: 0.0.0.0:3260 collides with admin.address 127.0.0.1:3260"));
+    assertTrue(Main.version().startsWith("spindle "));
+  }
+
+  @Test
   void metricsAndAdminOptionsOverrideTheFile() {
     ServerConfig c = Main.parse(new String[] {"--metrics", "127.0.0.1:9260", "--admin", "127.0.0.1:3280"});
     assertEquals("127.0.0.1:9260", c.operations().metricsAddress().toString());

@@ -33,8 +33,17 @@ final class Render {
       case "stats" -> stats(reply);
       case "config.get" -> reply.getJsonObject("config").encodePrettily() + "\n";
       case "sessions.logout" -> "session " + reply.getValue("tsih") + " closed\n";
-      default -> changes(reply.getJsonObject("changes", new JsonObject()));
+      case "config.save" -> "saved to " + reply.getValue("saved") + " (previous file kept as " + reply.getValue("backup")
+          + ")\n";
+      default -> changes(reply.getJsonObject("changes", new JsonObject())) + persistence(reply);
     };
+  }
+
+  /** Where a change was written, or that it was not ({@code persisted}, {@code note} in the reply). */
+  private static String persistence(JsonObject reply) {
+    if (!reply.containsKey("persisted")) return "";
+    Object p = reply.getValue("persisted");
+    return p instanceof String file ? "saved to " + file + "\n" : "not persistent: " + reply.getString("note") + "\n";
   }
 
   private static String targets(JsonArray targets) {

@@ -11,6 +11,7 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -23,10 +24,10 @@ import java.util.List;
  */
 public final class SpindleCli {
 
-  public static final String DEFAULT_ADMIN = "127.0.0.1:3280";
+  public static final String DEFAULT_ADMIN = "127.0.0.1:9180";
 
   static final String USAGE = String.join("\n",
-      "usage: spindle-cli [--admin HOST:PORT] [--json] COMMAND",
+      "usage: spindle-cli [--admin [https://]HOST:PORT] [--token-file FILE] [--cacert PEM] [--json] COMMAND",
       "",
       "  targets                              list targets with their LUNs and session counts",
       "  target add NAME [alias=TEXT] [acl=any] LUNSPEC...   add a target (LUNSPEC: lun=0,backing=memory,size=1G)",
@@ -41,10 +42,16 @@ public final class SpindleCli {
       "  logout TSIH                          end a session",
       "  stats [TARGET]                       per target, LUN and session counters",
       "  reload [FILE]                        reload the server's config file, or apply FILE",
-      "  config                               print the running configuration",
+      "  config                               print the running configuration (secrets redacted)",
+      "  save                                 write the running configuration to the server's config file",
+      "  export FILE                          write the running configuration with its secrets to FILE",
+      "                                       (a backup; created readable by its owner only, mode 0600)",
       "",
-      "--admin defaults to $SPINDLE_ADMIN or " + DEFAULT_ADMIN + ". Exit codes: 0 done, 1 the server refused",
-      "(message printed), 2 bad usage, 3 cannot reach the server.");
+      "--admin defaults to $SPINDLE_ADMIN or " + DEFAULT_ADMIN + "; https://HOST:PORT for a server with admin.tls.",
+      "--token-file (default $SPINDLE_ADMIN_TOKEN_FILE): the file holding the server's admin token, sent as",
+      "Authorization: Bearer. --cacert (default $SPINDLE_ADMIN_CACERT): PEM certificate(s) to trust for https",
+      "(implies https). Exit codes: 0 done, 1 the server refused (message printed), 2 bad usage, 3 cannot",
+      "reach the server.");
 
   private SpindleCli() {
   }
@@ -57,6 +64,8 @@ public final class SpindleCli {
   public static int run(String[] argv, PrintStream out, PrintStream err) {
     List<String> args = new ArrayList<>(Arrays.asList(argv));
     String admin = System.getenv().getOrDefault("SPINDLE_ADMIN", DEFAULT_ADMIN);
+    String tokenFile = System.getenv("SPINDLE_ADMIN_TOKEN_FILE");
+    String cacert = System.getenv("SPINDLE_ADMIN_CACERT");
     boolean json = false;
     for (int i = 0; i < args.size(); ) {
       switch (args.get(i)) {
@@ -67,6 +76,13 @@ public final class SpindleCli {
         case "--admin" -> {
           if (i + 1 >= args.size()) return usage(err, "--admin needs HOST:PORT");
           admin = args.get(i + 1);
+          args.remove(i);
+          args.remove(i);
+        }
+        case "--token-file", "--cacert" -> {
+          if (i + 1 >= args.size()) return usage(err, args.get(i) + " needs a FILE");
+          if (args.get(i).equals("--cacert")) cacert = args.get(i + 1);
+          else tokenFile = args.get(i + 1);
           args.remove(i);
           args.remove(i);
         }
@@ -83,15 +99,28 @@ public final class SpindleCli {
     } catch (IllegalArgumentException e) {
       return usage(err, e.getMessage());
     }
+    String token = null;
+    if (tokenFile != null && !tokenFile.isEmpty()) {
+      try {
+        token = Files.readString(Path.of(tokenFile)).strip();
+      } catch (IOException e) {
+        return usage(err, "cannot read the token file " + tokenFile + ": " + e.getMessage());
+      }
+    }
+    String base = admin.contains("://") ? admin : (cacert != null ? "https://" : "http://") + admin;
     HttpResponse<String> resp;
     try {
-      resp = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build().send(
-          HttpRequest.newBuilder(URI.create("http://" + admin + "/admin/" + r.op()))
-              .timeout(Duration.ofSeconds(90)).header("Content-Type", "application/json")
-              .POST(HttpRequest.BodyPublishers.ofString(r.body().encode())).build(),
-          HttpResponse.BodyHandlers.ofString());
+      HttpClient.Builder client = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10));
+      if (cacert != null) client.sslContext(Tls.trusting(Path.of(cacert)));
+      HttpRequest.Builder req = HttpRequest.newBuilder(URI.create(base + "/admin/" + r.op()))
+          .timeout(Duration.ofSeconds(90)).header("Content-Type", "application/json")
+          .POST(HttpRequest.BodyPublishers.ofString(r.body().encode()));
+      if (token != null) req.header("Authorization", "Bearer " + token);
+      resp = client.build().send(req.build(), HttpResponse.BodyHandlers.ofString());
+    } catch (java.security.GeneralSecurityException e) {
+      return usage(err, "cannot use the certificate(s) in " + cacert + ": " + e.getMessage());
     } catch (IOException | IllegalArgumentException e) {
-      err.println("spindle-cli: cannot reach the admin API at " + admin + ": " + (e.getMessage() == null ? e.toString() : e.getMessage())
+      err.println("spindle-cli: cannot reach the admin API at " + base + ": " + (e.getMessage() == null ? e.toString() : e.getMessage())
           + " (start the server with --admin " + admin + ")");
       return 3;
     } catch (InterruptedException e) {
@@ -109,8 +138,10 @@ public final class SpindleCli {
       JsonObject e = reply.getJsonObject("error", new JsonObject());
       if (json) out.println(reply.encodePrettily());
       err.println("spindle-cli: " + r.op() + " failed (" + e.getValue("code") + "): " + e.getString("message"));
+      if (resp.statusCode() == 401 && token == null) err.println("spindle-cli: give --token-file FILE or set SPINDLE_ADMIN_TOKEN_FILE");
       return 1;
     }
+    if (r.exportTo() != null) return export(r.exportTo(), reply.getJsonObject("config"), out, err);
     out.print(json ? reply.encodePrettily() + "\n" : Render.render(r.op(), reply));
     return 0;
   }
@@ -121,8 +152,32 @@ public final class SpindleCli {
     return 2;
   }
 
-  /** An admin operation and its request body. */
-  record Request(String op, JsonObject body) {
+  /**
+   * Writes a backup with secrets: the file is created with mode 0600 before anything is written,
+   * so the secrets are never readable by others, not even for a moment.
+   */
+  private static int export(Path file, JsonObject config, PrintStream out, PrintStream err) {
+    try {
+      Files.deleteIfExists(file);
+      try {
+        Files.createFile(file, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
+      } catch (UnsupportedOperationException e) {
+        Files.createFile(file);
+      }
+      Files.writeString(file, config.encodePrettily() + "\n");
+    } catch (IOException e) {
+      err.println("spindle-cli: cannot write " + file + ": " + e.getMessage());
+      return 1;
+    }
+    out.println("configuration with secrets written to " + file + " (mode 0600)");
+    return 0;
+  }
+
+  /** An admin operation and its request body; {@code exportTo} is where {@code export} writes the reply. */
+  record Request(String op, JsonObject body, Path exportTo) {
+    Request(String op, JsonObject body) {
+      this(op, body, null);
+    }
   }
 
   static Request request(List<String> a) {
@@ -191,6 +246,11 @@ public final class SpindleCli {
         }
       case "config":
         return new Request("config.get", new JsonObject());
+      case "save":
+        return new Request("config.save", new JsonObject());
+      case "export":
+        need(a, 2, "export FILE");
+        return new Request("config.export", new JsonObject(), Path.of(sub));
       default:
         throw new IllegalArgumentException("unknown command \"" + cmd + "\"");
     }

@@ -7,6 +7,7 @@ import io.spindle.iscsi.datamover.PortalAddress;
 import io.spindle.server.SpindleServer;
 import io.spindle.server.admin.AdminHttpBridge;
 import io.spindle.server.admin.AdminService;
+import io.spindle.server.config.AdminConfig;
 import io.spindle.server.config.ServerConfig;
 import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonArray;
@@ -29,6 +30,8 @@ class SpindleCliIT {
   static Vertx vertx;
   static SpindleServer server;
   static String admin;
+  static final String TOKEN = "spindle-cli-it-token-0123456789";
+  static Path tokenFile;
 
   @BeforeAll
   static void start() throws Exception {
@@ -40,15 +43,18 @@ class SpindleCliIT {
         .put("reload", new JsonObject().put("gracePeriodMillis", 0));
     server = SpindleServer.start(vertx, ServerConfig.fromJson(config)).await(30, TimeUnit.SECONDS);
     new AdminService(vertx, server, null, null).register().await(10, TimeUnit.SECONDS);
-    int port = AdminHttpBridge.start(vertx, PortalAddress.parse("127.0.0.1:0")).await(10, TimeUnit.SECONDS)
-        .actualPort();
+    int port = AdminHttpBridge.start(vertx, AdminConfig.at(PortalAddress.parse("127.0.0.1:0")), TOKEN)
+        .await(10, TimeUnit.SECONDS).actualPort();
     admin = "127.0.0.1:" + port;
+    tokenFile = Files.createTempFile("spindle-cli-it", ".token");
+    Files.writeString(tokenFile, TOKEN + "\n");
   }
 
   @AfterAll
   static void stop() throws Exception {
     if (server != null) server.stop().await(30, TimeUnit.SECONDS);
     if (vertx != null) vertx.close().await(10, TimeUnit.SECONDS);
+    if (tokenFile != null) Files.deleteIfExists(tokenFile);
   }
 
   record Result(int code, String out, String err) {
@@ -57,10 +63,12 @@ class SpindleCliIT {
   static Result cli(String... args) {
     ByteArrayOutputStream out = new ByteArrayOutputStream();
     ByteArrayOutputStream err = new ByteArrayOutputStream();
-    String[] all = new String[args.length + 2];
+    String[] all = new String[args.length + 4];
     all[0] = "--admin";
     all[1] = admin;
-    System.arraycopy(args, 0, all, 2, args.length);
+    all[2] = "--token-file";
+    all[3] = tokenFile.toString();
+    System.arraycopy(args, 0, all, 4, args.length);
     int code = SpindleCli.run(all, new PrintStream(out, true, StandardCharsets.UTF_8),
         new PrintStream(err, true, StandardCharsets.UTF_8));
     return new Result(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
@@ -106,7 +114,34 @@ class SpindleCliIT {
     Files.writeString(file, new JsonObject(cli("--json", "config").out()).getJsonObject("config").encode());
     r = cli("reload", file.toString());
     assertEquals(0, r.code(), r.err());
-    assertEquals("no changes\n", r.out());
+    assertTrue(r.out().startsWith("no changes\nnot persistent: "), r.out());
+  }
+
+  @Test
+  void withoutTheTokenTheServerRefuses() {
+    ByteArrayOutputStream err = new ByteArrayOutputStream();
+    int code = SpindleCli.run(new String[] {"--admin", admin, "targets"}, System.out,
+        new PrintStream(err, true, StandardCharsets.UTF_8));
+    assertEquals(1, code);
+    String e = err.toString(StandardCharsets.UTF_8);
+    assertTrue(e.contains("(401)") && e.contains("--token-file"), e);
+  }
+
+  @Test
+  void exportWritesTheSecretsForItsOwnerOnlyAndSaveNeedsAFile(@TempDir Path dir) throws Exception {
+    Path backup = dir.resolve("backup.json");
+    Result r = cli("export", backup.toString());
+    assertEquals(0, r.code(), r.err());
+    assertEquals("rw-------", java.nio.file.attribute.PosixFilePermissions.toString(
+        Files.getPosixFilePermissions(backup)));
+    assertEquals(TARGET, new JsonObject(Files.readString(backup)).getJsonArray("targets").getJsonObject(0)
+        .getString("name"));
+    r = cli("save");
+    assertEquals(1, r.code());
+    assertTrue(r.err().contains("no config file"), r.err());
+    r = cli("lun", "add", TARGET, "5", "backing=memory", "size=1M");
+    assertTrue(r.out().contains("not persistent: the server has no config file"), r.out());
+    assertEquals(0, cli("lun", "remove", TARGET, "5").code());
   }
 
   @Test

@@ -48,6 +48,10 @@ public final class InitiatorOptions {
    * every command still in flight, as Linux open-iscsi does at ERL 0.
    */
   public static final boolean DEFAULT_SESSION_RECOVERY = false;
+  /** No liveness watch: a connection is lost only when its socket closes or a request times out. */
+  public static final long DEFAULT_LIVENESS_TIMEOUT_MILLIS = 0;
+  /** The session does not ask the target for its portals. */
+  public static final boolean DEFAULT_PORTAL_DISCOVERY = false;
 
   private String initiatorName = DEFAULT_INITIATOR_NAME;
   private long isid = DEFAULT_ISID;
@@ -67,6 +71,9 @@ public final class InitiatorOptions {
   private int defaultTime2Wait = DEFAULT_TIME2WAIT;
   private int defaultTime2Retain = DEFAULT_TIME2RETAIN;
   private boolean sessionRecovery = DEFAULT_SESSION_RECOVERY;
+  private final List<String> portals = new ArrayList<>();
+  private long livenessTimeoutMillis = DEFAULT_LIVENESS_TIMEOUT_MILLIS;
+  private boolean portalDiscovery = DEFAULT_PORTAL_DISCOVERY;
   private FaultInjector faultInjector = FaultInjector.NONE;
   private final List<TextKeys.Pair> extraKeys = new ArrayList<>();
   private ChapIdentity chap;
@@ -120,6 +127,9 @@ public final class InitiatorOptions {
     defaultTime2Wait = other.defaultTime2Wait;
     defaultTime2Retain = other.defaultTime2Retain;
     sessionRecovery = other.sessionRecovery;
+    portals.addAll(other.portals);
+    livenessTimeoutMillis = other.livenessTimeoutMillis;
+    portalDiscovery = other.portalDiscovery;
     faultInjector = other.faultInjector;
     extraKeys.addAll(other.extraKeys);
     chap = other.chap;
@@ -421,6 +431,49 @@ public final class InitiatorOptions {
 
   public InitiatorOptions setSessionRecovery(boolean sessionRecovery) {
     this.sessionRecovery = sessionRecovery;
+    return this;
+  }
+
+  /**
+   * Further portals of the target ({@code host:port}, {@code [v6]:port}), in order of preference,
+   * after the one a login names: a session whose connections are all lost continues on the next
+   * one that answers (connection recovery at ERL 2, session recovery below it). See
+   * ops/initiator/README.md, "Portals and failover".
+   */
+  public List<String> getPortals() {
+    return List.copyOf(portals);
+  }
+
+  public InitiatorOptions addPortal(String portal) {
+    portals.add(Objects.requireNonNull(portal));
+    return this;
+  }
+
+  /**
+   * A connection with requests outstanding on which the target sends nothing for this long is
+   * treated as lost (closed, then recovered): how a hung node is noticed. An idle connection is
+   * pinged (NOP-Out) after half of it. 0 (the default) turns the watch off.
+   */
+  public long getLivenessTimeoutMillis() {
+    return livenessTimeoutMillis;
+  }
+
+  public InitiatorOptions setLivenessTimeoutMillis(long v) {
+    if (v < 0) throw new IllegalArgumentException("liveness timeout " + v + " is negative");
+    this.livenessTimeoutMillis = v;
+    return this;
+  }
+
+  /**
+   * Whether a normal session asks its target for the target's portals (Text SendTargets, RFC 7143
+   * §12.3) after login and after each failover, and may fail over to those too.
+   */
+  public boolean isPortalDiscovery() {
+    return portalDiscovery;
+  }
+
+  public InitiatorOptions setPortalDiscovery(boolean portalDiscovery) {
+    this.portalDiscovery = portalDiscovery;
     return this;
   }
 

@@ -43,6 +43,12 @@ public interface Session {
    */
   int recoveries();
 
+  /**
+   * Recoveries that moved the session to another portal (its connections' portal was lost; see
+   * {@link InitiatorOptions#addPortal}).
+   */
+  int failovers();
+
   /** Commands sent or queued and not yet completed. */
   int outstanding();
 

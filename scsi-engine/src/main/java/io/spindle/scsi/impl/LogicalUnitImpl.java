@@ -5,14 +5,13 @@ import io.spindle.scsi.LunOptions;
 import io.spindle.scsi.Nexus;
 import io.spindle.scsi.impl.pr.InMemoryPersistentReservations;
 import io.spindle.scsi.impl.pr.PersistentReservations;
-import io.spindle.scsi.impl.store.BackingStore;
+import io.spindle.scsi.spi.store.BackingStore;
+import io.spindle.scsi.spi.store.ReservationStore;
+import io.vertx.core.Context;
 import io.vertx.core.Future;
+import io.vertx.core.Promise;
 import io.vertx.core.json.JsonObject;
-import java.io.IOException;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.ArrayDeque;
@@ -46,8 +45,12 @@ public final class LogicalUnitImpl implements LogicalUnit {
   private final RangeLock rangeLock = new RangeLock();
   private final ModePages modePages = new ModePages();
   private final InMemoryPersistentReservations persistentReservations = new InMemoryPersistentReservations();
-  /** APTPL state file beside the backing file, or null for stores without a path. */
-  private final Path prFile;
+  /** Where APTPL state is kept (beside a file, in Ceph, nowhere). */
+  private final ReservationStore reservationStore;
+  /** Saves run one after another; guarded by {@code savingLock} (the swap only, no I/O under it). */
+  private final Object savingLock = new Object();
+  private Future<Void> saving = Future.succeededFuture();
+  /** Version of the last saved snapshot; touched only by the save chain, one save at a time. */
   private long prSavedVersion = -1;
   /** Target port names by relative target port identifier, as seen on commands (TransportIDs). */
   private final Map<Integer, String> targetPorts = new ConcurrentHashMap<>();
@@ -67,54 +70,84 @@ public final class LogicalUnitImpl implements LogicalUnit {
   /** Removable medium loaded (SBC-4 4.17); always true for fixed media. */
   private volatile boolean mediumPresent = true;
 
-  LogicalUnitImpl(ScsiEngineImpl engine, LunOptions options, BackingStore store) {
+  /**
+   * @param identity the provider's stable name of the data (a path, pool/image), or null
+   * @param savedReservations what {@code reservations} held at open, or null
+   */
+  LogicalUnitImpl(ScsiEngineImpl engine, LunOptions options, String identity, BackingStore store,
+      ReservationStore reservations, JsonObject savedReservations) {
     this.engine = engine;
     this.options = options;
     this.store = store;
+    this.reservationStore = reservations;
     this.blocks = store.size() / options.blockSize();
-    String identity = options.backing() + ":" + (options.path() == null ? "" : options.path()) + ":"
-        + options.size() + ":" + System.identityHashCode(this);
+    String unique = options.backing() + "::" + options.size() + ":" + System.identityHashCode(this);
     byte[] hash = sha256(options.serial() != null ? "serial:" + options.serial()
-        : options.path() != null ? "path:" + options.path() : identity);
+        : identity != null ? "path:" + identity : unique);
     this.serial = options.serial() != null ? options.serial() : hex(hash, 8);
     // SPC-4 §7.8.6.6.4: NAA 6 (IEEE Registered Extended); the OUI and the vendor specific
     // identifier are taken from the hash, so the identifier is stable for a path or serial.
     this.naa = new byte[16];
     System.arraycopy(hash, 8, naa, 0, 16);
     naa[0] = (byte) (0x60 | (naa[0] & 0x0F));
-    this.prFile = options.backing() == LunOptions.Backing.FILE && options.path() != null
-        ? Path.of(options.path() + ".pr.json") : null;
-    loadReservations();
+    if (savedReservations != null) {
+      try {
+        persistentReservations.restore(savedReservations);
+      } catch (RuntimeException e) {
+        unreadableReservations(e);
+      }
+    }
+    // SBC-4 4.12: a capacity changed outside (an RBD image resized in Ceph) is reported to every nexus.
+    store.onResize(bytes -> {
+      long n = bytes / options.blockSize();
+      if (n != blocks) capacityChanged(n);
+    });
   }
 
-  /** SPC-4 §5.9.5: registrations made with APTPL=1 survive a restart. Runs on the worker. */
-  private void loadReservations() {
-    if (prFile == null || !Files.isRegularFile(prFile)) return;
-    try {
-      persistentReservations.restore(new JsonObject(Files.readString(prFile)));
-    } catch (IOException | RuntimeException e) {
-      log.warn("{}: ignoring unreadable persistent reservation state: {}", prFile, e.toString());
-    }
+  /** SPC-4 §5.9.5: saved APTPL state that cannot be read is ignored (the unit starts without it). */
+  void unreadableReservations(Throwable cause) {
+    log.warn("{}: ignoring unreadable persistent reservation state: {}", serial, cause.toString());
   }
 
   /**
-   * Writes (or removes) the APTPL state file after a PERSISTENT RESERVE OUT. Blocking: call on
-   * the worker. Snapshots are versioned so a slower writer never overwrites newer state.
+   * Saves the reservation state after a PERSISTENT RESERVE OUT (SPC-4 §5.9.5 APTPL). Saves run one
+   * at a time, each writing the newest snapshot, so a slow save never overwrites newer state. The
+   * future may complete on any context.
    */
-  public void persistReservations() throws IOException {
-    if (prFile == null) return;
-    synchronized (prFile) {
-      InMemoryPersistentReservations.Snapshot snap = persistentReservations.snapshot();
-      if (snap.version() <= prSavedVersion) return;
-      if (snap.state() == null) {
-        Files.deleteIfExists(prFile);
-      } else {
-        Path tmp = prFile.resolveSibling(prFile.getFileName() + ".tmp");
-        Files.writeString(tmp, snap.state().encodePrettily());
-        Files.move(tmp, prFile, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-      }
-      prSavedVersion = snap.version();
+  public Future<Void> persistReservations(Context ctx) {
+    Promise<Void> mine = Promise.promise();
+    Future<Void> before;
+    synchronized (savingLock) {
+      before = saving;
+      saving = mine.future();
     }
+    before.onComplete(x -> {
+      InMemoryPersistentReservations.Snapshot snap = persistentReservations.snapshot();
+      if (snap.version() <= prSavedVersion) {
+        mine.complete();
+        return;
+      }
+      reservationStore.save(ctx, snap.state()).onComplete(ar -> {
+        if (ar.succeeded()) prSavedVersion = snap.version();
+        mine.handle(ar);
+      });
+    });
+    return mine.future();
+  }
+
+  /**
+   * Replaces the reservation state with what the store holds (a store shared by several gateways),
+   * after this unit's own saves in flight. Saved state absent: the local state stays.
+   */
+  public Future<Void> refreshReservations(Context ctx) {
+    Future<Void> pending;
+    synchronized (savingLock) {
+      pending = saving;
+    }
+    return pending.transform(x -> reservationStore.load(ctx)).map(saved -> {
+      if (saved != null) persistentReservations.restore(saved);
+      return null;
+    });
   }
 
   /** Records the target port a command came through, by relative target port identifier. */
@@ -167,6 +200,10 @@ public final class LogicalUnitImpl implements LogicalUnit {
   @Override
   public int blockSize() {
     return options.blockSize();
+  }
+
+  public ReservationStore reservationStore() {
+    return reservationStore;
   }
 
   public BackingStore store() {
@@ -413,14 +450,7 @@ public final class LogicalUnitImpl implements LogicalUnit {
   public synchronized Future<Void> close() {
     if (closing == null) {
       engine.forget(this);
-      closing = engine.worker().executeBlocking(() -> {
-        try {
-          store.flush();
-        } finally {
-          store.close();
-        }
-        return null;
-      }, false);
+      closing = store.close();
     }
     return closing;
   }

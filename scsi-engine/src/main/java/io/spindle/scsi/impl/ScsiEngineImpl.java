@@ -4,29 +4,37 @@ import io.spindle.scsi.LogicalUnit;
 import io.spindle.scsi.LunOptions;
 import io.spindle.scsi.ScsiEngine;
 import io.spindle.scsi.ScsiTarget;
-import io.spindle.scsi.impl.store.BackingStore;
-import io.spindle.scsi.impl.store.FileBackingStore;
-import io.spindle.scsi.impl.store.MemoryBackingStore;
-import io.spindle.scsi.impl.store.NullBackingStore;
+import io.spindle.scsi.spi.store.BackingStore;
+import io.spindle.scsi.spi.store.BackingStoreProvider;
+import io.spindle.scsi.spi.store.BackingStoreProviders;
+import io.spindle.scsi.spi.store.ReservationStore;
+import io.spindle.scsi.spi.store.StoreContext;
+import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.WorkerExecutor;
-import java.nio.file.Path;
+import io.vertx.core.json.JsonObject;
+import java.util.concurrent.Callable;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
 
-/** The engine: one bounded storage worker pool shared by every logical unit. */
-public final class ScsiEngineImpl implements ScsiEngine {
+/**
+ * The engine: one bounded storage worker pool shared by every logical unit, and the stores
+ * opened through their {@link BackingStoreProvider}s.
+ */
+public final class ScsiEngineImpl implements ScsiEngine, StoreContext {
 
+  private final Vertx vertx;
   private final WorkerExecutor worker;
   private final TransferBatcher transfers;
   private final List<LogicalUnitImpl> open = new CopyOnWriteArrayList<>();
   private volatile boolean closed;
 
   public ScsiEngineImpl(Vertx vertx, int workerThreads) {
+    this.vertx = vertx;
     this.worker = vertx.createSharedWorkerExecutor("spindle-storage", Math.max(1, workerThreads));
     this.transfers = new TransferBatcher(worker);
   }
@@ -44,36 +52,55 @@ public final class ScsiEngineImpl implements ScsiEngine {
   }
 
   @Override
+  public Vertx vertx() {
+    return vertx;
+  }
+
+  /** StoreContext: blocking store work, batched per event-loop turn; {@code ctx} null completes anywhere. */
+  @Override
+  public <T> Future<T> blocking(Context ctx, Callable<T> work) {
+    if (ctx == null) return worker.executeBlocking(work, false);
+    return transfers.submit(ctx, work);
+  }
+
+  @Override
   public Future<LogicalUnit> openLogicalUnit(LunOptions o) {
     if (closed) return Future.failedFuture("SCSI engine closed");
     int bs = o.blockSize();
     if (bs != 512 && bs != 4096) return Future.failedFuture("blockSize: " + bs + " is not 512 or 4096");
-    if (o.size() < bs || o.size() % bs != 0) {
+    if (o.size() != 0 && (o.size() < bs || o.size() % bs != 0)) {
       return Future.failedFuture("size: " + o.size() + " is not a positive multiple of the block size " + bs);
     }
-    if (o.backing() == LunOptions.Backing.FILE && (o.path() == null || o.path().isBlank())) {
-      return Future.failedFuture("path: required for a file-backed LUN");
+    BackingStoreProvider provider = BackingStoreProviders.find(o.backing());
+    if (provider == null) {
+      return Future.failedFuture("backing: \"" + o.backing() + "\" is not one of " + BackingStoreProviders.names());
     }
-    return worker.executeBlocking(() -> {
-      BackingStore store;
-      switch (o.backing()) {
-        case FILE:
-          try {
-            store = FileBackingStore.open(Path.of(o.path()), o.size(), o.readOnly(), o.thin());
-          } catch (java.io.IOException e) {
-            throw new IllegalArgumentException("path: cannot open " + o.path() + ": " + e, e);
-          }
-          break;
-        case MEMORY:
-          store = new MemoryBackingStore(o.size());
-          break;
-        default:
-          store = new NullBackingStore(o.size());
+    try {
+      provider.validate(o, "lun");
+    } catch (IllegalArgumentException e) {
+      // "lun.path: required ..." → "path: required ...": the caller names the LUN.
+      return Future.failedFuture(e.getMessage().startsWith("lun.") ? e.getMessage().substring(4) : e.getMessage());
+    }
+    Future<BackingStore> opened;
+    try {
+      opened = provider.open(o, this);
+    } catch (RuntimeException e) {
+      opened = Future.failedFuture(e);
+    }
+    return opened.compose(store -> {
+      if (store.size() < bs) {
+        store.close();
+        return Future.failedFuture("size: the store holds " + store.size() + " bytes, less than one block of " + bs);
       }
-      LogicalUnitImpl lu = new LogicalUnitImpl(this, o, store);
-      open.add(lu);
-      return (LogicalUnit) lu;
-    }, false);
+      ReservationStore reservations = store.reservations();
+      return reservations.load(null).transform(ar -> {
+        JsonObject saved = ar.succeeded() ? ar.result() : null;
+        LogicalUnitImpl lu = new LogicalUnitImpl(this, o, provider.identity(o), store, reservations, saved);
+        if (ar.failed()) lu.unreadableReservations(ar.cause());
+        open.add(lu);
+        return Future.succeededFuture((LogicalUnit) lu);
+      });
+    });
   }
 
   /**

@@ -11,6 +11,8 @@ import io.spindle.scsi.ScsiTarget;
 import io.spindle.scsi.TaskAttribute;
 import io.spindle.scsi.TaskManagementFunction;
 import io.spindle.scsi.TaskManagementResponse;
+import io.spindle.scsi.spi.store.MiscompareException;
+import io.spindle.scsi.spi.store.SpaceExhaustedException;
 import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
@@ -194,6 +196,12 @@ public final class ScsiTargetImpl implements ScsiTarget {
 
   private ScsiResult failure(Task task, Throwable cause) {
     if (cause instanceof CheckCondition c) return checkCondition(task, c);
+    if (cause instanceof MiscompareException m) return checkCondition(task, CheckCondition.miscompare(m.offset()));
+    if (cause instanceof SpaceExhaustedException) {
+      log.warn("{}: {} failed: {}", name, OpcodeTable.name(task.opcode()), cause.getMessage());
+      // SBC-4 4.7.3.6.3: a thin LU out of space → SPACE ALLOCATION FAILED WRITE PROTECT.
+      return checkCondition(task, CheckCondition.of(SenseData.DATA_PROTECT, 0x27, 0x07));
+    }
     if (cause instanceof IOException) {
       log.warn("{}: I/O error on {}: {}", name, OpcodeTable.name(task.opcode()), cause.toString());
       boolean write = task.command().hasDataOut();

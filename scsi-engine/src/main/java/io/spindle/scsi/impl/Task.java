@@ -140,21 +140,6 @@ public final class Task {
     return lu.engine().worker().executeBlocking(work, false);
   }
 
-  /**
-   * Runs a READ or WRITE transfer: inline on this command's context when the store never
-   * blocks (null, memory; a transfer is bounded by MAXIMUM TRANSFER LENGTH), saving the two
-   * thread hops per command where they buy nothing; otherwise on the worker pool, batched with
-   * the other transfers this event-loop turn starts ({@link TransferBatcher}).
-   */
-  public <T> Future<T> transfer(Callable<T> work) {
-    if (lu.store().blocks()) return lu.engine().transfers().submit(context(), work);
-    try {
-      return Future.succeededFuture(work.call());
-    } catch (Exception e) {
-      return Future.failedFuture(e);
-    }
-  }
-
   /** Re-delivers a future's outcome on this command's context. */
   public <T> Future<T> onContext(Future<T> f) {
     Promise<T> p = Promise.promise();

@@ -8,6 +8,7 @@ import io.spindle.iscsi.negotiation.SessionParameters;
 import io.spindle.scsi.LogicalUnit;
 import io.spindle.server.SpindleServer;
 import io.spindle.server.config.ConfigException;
+import io.spindle.server.config.ConfigFile;
 import io.spindle.server.config.ConfigWatcher;
 import io.spindle.server.config.ServerConfig;
 import io.spindle.server.iscsi.IscsiService.ConnectionInfo;
@@ -26,6 +27,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -35,9 +37,14 @@ import org.slf4j.LoggerFactory;
  * node's event bus reaches them, whatever the cluster manager; with {@code node} set each
  * operation is also registered under {@code spindle.admin.node.<node>.} to reach one node.
  *
- * <p>Changes to targets, LUNs and portals are edits of the running configuration applied with
- * {@link SpindleServer#reconfigure}: validated the same way as the file, all or nothing. They are
- * not written to the config file; a reload from the file replaces them.
+ * <p>Changes to targets, LUNs and portals are edits applied with {@link SpindleServer#reconfigure}:
+ * validated the same way as the file, all or nothing. With a config file the edit is made to the
+ * file's content, applied, and the file written back ({@link ConfigFile}: atomic, the previous one
+ * kept as {@code .bak}), so a restart or a later reload serves exactly what was changed; the reply
+ * says {@code "persisted": FILE}. Without a file the reply says {@code "persisted": false}.
+ *
+ * <p>The event bus is trusted (the embedding application's own code, or its cluster); the HTTP
+ * bridge authenticates its callers ({@link AdminHttpBridge}).
  */
 public final class AdminService {
 
@@ -54,12 +61,18 @@ public final class AdminService {
   /** Operation names; the address is {@link #PREFIX} + name. */
   public static final List<String> OPERATIONS = List.of("targets.list", "targets.add", "targets.remove",
       "luns.add", "luns.remove", "portals.list", "portals.add", "portals.remove", "sessions.list",
-      "sessions.logout", "connections.list", "stats", "reload", "config.get");
+      "sessions.logout", "connections.list", "stats", "reload", "config.get", "config.save", "config.export",
+      "cluster.members");
+
+  static final String NOT_PERSISTENT = "the server has no config file: this change lasts until it stops (start it"
+      + " with --config FILE to keep changes)";
 
   private final Vertx vertx;
   private final SpindleServer server;
   private final ConfigWatcher watcher;
   private final String node;
+  private final ConfigFile file;
+  private final Consumer<JsonObject> check;
   private final List<MessageConsumer<Object>> consumers = new ArrayList<>();
 
   /**
@@ -68,10 +81,21 @@ public final class AdminService {
    * @param node this node's name for node-specific addresses, or null
    */
   public AdminService(Vertx vertx, SpindleServer server, ConfigWatcher watcher, String node) {
+    this(vertx, server, watcher, node, json -> { });
+  }
+
+  /**
+   * @param check validates every configuration a change leads to, as JSON, beyond parsing (main
+   *     passes {@link io.spindle.server.config.BackingPathPolicy}); runs on a worker
+   */
+  public AdminService(Vertx vertx, SpindleServer server, ConfigWatcher watcher, String node,
+      Consumer<JsonObject> check) {
     this.vertx = vertx;
     this.server = server;
     this.watcher = watcher;
     this.node = node;
+    this.file = watcher == null ? null : new ConfigFile(watcher.file());
+    this.check = check;
   }
 
   /** Registers every operation; completes when the registrations have propagated (cluster-wide). */
@@ -118,7 +142,8 @@ public final class AdminService {
       ops.error("admin {} failed", op, e);
       result = Future.failedFuture(new AdminException(FAILED, String.valueOf(e)));
     }
-    boolean mutation = !op.endsWith(".list") && !op.equals("stats") && !op.equals("config.get");
+    boolean mutation = !op.endsWith(".list") && !op.equals("stats") && !op.equals("config.get")
+        && !op.equals("config.export");
     result.onComplete(ar -> {
       if (ar.succeeded()) {
         if (mutation) ops.info("admin {} ok request={}", op, msg.body());
@@ -194,28 +219,94 @@ public final class AdminService {
         yield Future.succeededFuture(new JsonObject().put("connections", a));
       }
       case "stats" -> Future.succeededFuture(stats(body.getString("target")));
+      case "cluster.members" -> Future.succeededFuture(clusterMembers());
       case "reload" -> reload(body);
       case "config.get" -> Future.succeededFuture(new JsonObject().put("config", server.config().toJson(false))
           .put("file", watcher == null ? null : watcher.file().toString()));
+      // With the secrets, for a backup (spindle-cli export writes it readable by its owner only).
+      case "config.export" -> Future.succeededFuture(new JsonObject().put("config", server.config().toJson(true))
+          .put("file", watcher == null ? null : watcher.file().toString()));
+      case "config.save" -> save();
       default -> throw new AdminException(NOT_FOUND, "no operation " + op);
     };
   }
 
   // ---------------------------------------------------------------- changes
 
-  /** Applies an edit of the running configuration's JSON; the reply is what changed. */
-  private Future<JsonObject> edit(java.util.function.Consumer<JsonObject> change) {
-    JsonObject json = server.config().toJson();
-    change.accept(json);
-    ServerConfig next = ServerConfig.fromJson(json);
-    return server.reconfigure(next).map(summary -> new JsonObject().put("changes", summary));
+  /** The members and the TSIHs each serves (README "Cluster"); {@code clustered: false} standalone. */
+  private JsonObject clusterMembers() {
+    io.spindle.cluster.ClusterNode c = server.iscsi().cluster();
+    if (c == null) return new JsonObject().put("clustered", false).put("members", new JsonArray());
+    JsonArray a = new JsonArray();
+    for (io.spindle.cluster.ClusterNode.Member m : c.members()) {
+      a.add(new JsonObject().put("node", m.node()).put("address", m.address()).put("local", m.local())
+          .put("sessions", new JsonArray(m.sessions())));
+    }
+    return new JsonObject().put("clustered", true).put("cluster", c.options().name()).put("node", c.node())
+        .put("members", a);
+  }
+
+  /**
+   * Applies an edit: to the config file's content when there is a file (then written back), else to
+   * the running configuration's JSON. The reply is what changed and where it was saved.
+   */
+  private Future<JsonObject> edit(Consumer<JsonObject> change) {
+    if (file == null) {
+      JsonObject json = server.config().toJson();
+      change.accept(json);
+      ServerConfig next = ServerConfig.fromJson(json);
+      return checked(json).compose(v -> server.reconfigure(next))
+          .map(summary -> new JsonObject().put("changes", summary).put("persisted", false).put("note", NOT_PERSISTENT));
+    }
+    return vertx.executeBlocking(() -> {
+      JsonObject json = file.read();
+      if (!json.containsKey("targets")) json.put("targets", new JsonArray());
+      if (!json.containsKey("portals")) json.put("portals", new JsonArray());
+      change.accept(json);
+      ServerConfig next = watcher.parse(json);
+      check.accept(json);
+      return Map.entry(json, next);
+    }).compose(e -> server.reconfigure(e.getValue()).compose(summary -> persist(e.getKey(), summary)));
+  }
+
+  /** Writes the applied change to the file; a failure to write is reported, the change stays applied. */
+  private Future<JsonObject> persist(JsonObject json, JsonObject summary) {
+    return vertx.executeBlocking(() -> {
+      watcher.applied(file.write(json));
+      return new JsonObject().put("changes", summary).put("persisted", file.file().toString());
+    }).recover(e -> {
+      ops.error("admin change applied but {} could not be written: {}; the file no longer matches the running"
+          + " configuration (spindle-cli save retries)", file.file(), e.toString());
+      return Future.succeededFuture(new JsonObject().put("changes", summary).put("persisted", false)
+          .put("note", "applied, but " + file.file() + " could not be written: " + e.getMessage()));
+    });
+  }
+
+  private Future<Void> checked(JsonObject json) {
+    return vertx.executeBlocking(() -> {
+      check.accept(json);
+      return null;
+    });
+  }
+
+  /** {@code config.save}: the running configuration laid over the file's content, written back. */
+  private Future<JsonObject> save() {
+    if (file == null) throw new AdminException(CONFLICT, "the server has no config file to save to (start it with --config FILE)");
+    return vertx.executeBlocking(() -> {
+      JsonObject merged = ConfigFile.merge(file.read(), server.config().toJson(true));
+      watcher.applied(file.write(merged));
+      return new JsonObject().put("saved", file.file().toString()).put("backup", file.backup().toString());
+    });
   }
 
   private Future<JsonObject> reload(JsonObject body) {
     Object given = body.getValue("config");
     if (given != null) {
       if (!(given instanceof JsonObject c)) throw new AdminException(BAD_REQUEST, "config: must be an object");
-      return server.reconfigure(ServerConfig.fromJson(c)).map(s -> new JsonObject().put("changes", s));
+      ServerConfig next = ServerConfig.fromJson(c);
+      return checked(c).compose(v -> server.reconfigure(next)).map(s -> new JsonObject().put("changes", s)
+          .put("persisted", false).put("note", file == null ? NOT_PERSISTENT
+              : "applied from the request, not saved: config.save (spindle-cli save) writes it to " + file.file()));
     }
     if (watcher == null) {
       throw new AdminException(CONFLICT, "the server has no config file; send {\"config\": {...}} to reload");

@@ -7,10 +7,18 @@ import java.nio.charset.StandardCharsets;
 import java.util.Set;
 
 /**
- * A CHAP name and secret from the configuration ({@code {"user": "...", "secret": "..."}}). The secret
- * never appears in {@link #toString()}; {@link #toJson(boolean)} writes it only when asked to.
+ * A CHAP name and secret from the configuration ({@code {"user": "...", "secret": "..."}}; the
+ * secret may instead be {@code {"file": PATH}} or {@code {"env": NAME}}, see {@link SecretSource}).
+ * The secret never appears in {@link #toString()}; {@link #toJson(boolean)} writes it only when
+ * asked to, and a secret from a file or variable is written back as that reference.
+ *
+ * @param source where the secret came from; null for one given in code
  */
-public record ChapCredential(String user, String secret) {
+public record ChapCredential(String user, String secret, SecretSource source) {
+
+  public ChapCredential(String user, String secret) {
+    this(user, secret, null);
+  }
 
   /**
    * RFC 7143 §9.2.1 wants secrets that resist an off-line dictionary attack on a captured exchange;
@@ -38,7 +46,10 @@ public record ChapCredential(String user, String secret) {
       throw new ConfigException(w + ".user: required, a name of 1.." + MAX_USER_LENGTH + " bytes");
     }
     // The message never repeats the secret, only what is wrong with it.
-    if (!(j.getValue("secret") instanceof String secret)) throw new ConfigException(w + ".secret: required, a string");
+    Object sv = j.getValue("secret");
+    if (sv == null) throw new ConfigException(w + ".secret: required, a string, {\"file\": PATH} or {\"env\": NAME}");
+    SecretSource source = SecretSource.fromJson(sv, w + ".secret");
+    String secret = source.read(w + ".secret");
     int n = secret.getBytes(StandardCharsets.UTF_8).length;
     if (REDACTED.equals(secret)) {
       throw new ConfigException(w + ".secret: is the redacted placeholder of an exported config; give the real secret");
@@ -47,7 +58,7 @@ public record ChapCredential(String user, String secret) {
       throw new ConfigException(w + ".secret: must be " + MIN_SECRET_LENGTH + ".." + MAX_SECRET_LENGTH
           + " bytes (RFC 7143 §9.2.1: long enough to resist guessing); this one is " + n);
     }
-    return new ChapCredential(user, secret);
+    return new ChapCredential(user, secret, source.inline() == null ? source : null);
   }
 
   public ChapIdentity identity() {
@@ -60,7 +71,8 @@ public record ChapCredential(String user, String secret) {
   }
 
   public JsonObject toJson(boolean withSecret) {
-    return new JsonObject().put("user", user).put("secret", withSecret ? secret : REDACTED);
+    Object s = source != null ? source.toJson(withSecret, REDACTED) : withSecret ? secret : REDACTED;
+    return new JsonObject().put("user", user).put("secret", s);
   }
 
   @Override

@@ -5,12 +5,11 @@ import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.json.DecodeException;
 import io.vertx.core.json.JsonObject;
-import java.lang.reflect.InvocationHandler;
-import java.lang.reflect.Proxy;
 import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.Arrays;
+import java.util.function.Consumer;
 import java.util.function.Function;
 import java.util.function.UnaryOperator;
 import org.slf4j.Logger;
@@ -30,6 +29,7 @@ public final class ConfigWatcher {
   private final Path file;
   private final UnaryOperator<ServerConfig> overrides;
   private final Function<ServerConfig, Future<JsonObject>> apply;
+  private final Consumer<JsonObject> check;
   private byte[] lastSeen;
   private long timer = -1;
 
@@ -40,10 +40,30 @@ public final class ConfigWatcher {
    */
   public ConfigWatcher(Vertx vertx, Path file, UnaryOperator<ServerConfig> overrides,
       Function<ServerConfig, Future<JsonObject>> apply) {
+    this(vertx, file, overrides, apply, json -> { });
+  }
+
+  /**
+   * @param check validates the file's JSON beyond parsing (such as {@link BackingPathPolicy}); runs
+   *     on a worker, throws {@link ConfigException} to reject the file
+   */
+  public ConfigWatcher(Vertx vertx, Path file, UnaryOperator<ServerConfig> overrides,
+      Function<ServerConfig, Future<JsonObject>> apply, Consumer<JsonObject> check) {
     this.vertx = vertx;
     this.file = file;
     this.overrides = overrides;
     this.apply = apply;
+    this.check = check;
+  }
+
+  /** The running configuration that {@code json} (the file's content) stands for: parsed, with the overrides. */
+  public ServerConfig parse(JsonObject json) {
+    return overrides.apply(ServerConfig.fromJson(json));
+  }
+
+  /** The file now holds {@code content}, already applied (the admin API wrote it): no reload for it. */
+  public synchronized void applied(byte[] content) {
+    lastSeen = sha256(Buffer.buffer(content));
   }
 
   public Path file() {
@@ -97,51 +117,24 @@ public final class ConfigWatcher {
 
   private Future<JsonObject> applyText(Buffer text, String trigger) {
     ServerConfig next;
+    JsonObject json;
     try {
-      JsonObject json;
       try {
         json = new JsonObject(text);
       } catch (DecodeException e) {
         throw new ConfigException("not valid JSON: " + e.getMessage());
       }
-      next = overrides.apply(ServerConfig.fromJson(json));
+      next = parse(json);
     } catch (ConfigException e) {
       ops.error("reload rejected ({}): {}: {}; the running configuration stays", trigger, file, e.getMessage());
       return Future.failedFuture(new ConfigException(file + ": " + e.getMessage()));
     }
-    return apply.apply(next).onFailure(e ->
-        ops.error("reload rejected ({}): {}: {}; the running configuration stays", trigger, file, e.getMessage()));
-  }
-
-  /**
-   * Calls {@code action} on SIGHUP, through {@code sun.misc.Signal} where the JDK has it (reflection
-   * keeps the build free of the internal-API warning).
-   *
-   * @return false when signals are not available here (then only the file watch and the admin call reload)
-   */
-  public static boolean onHangup(Runnable action) {
-    try {
-      Class<?> signal = Class.forName("sun.misc.Signal");
-      Class<?> handler = Class.forName("sun.misc.SignalHandler");
-      InvocationHandler h = (proxy, method, args) -> {
-        if (method.getDeclaringClass() == Object.class) {
-          return switch (method.getName()) {
-            case "hashCode" -> System.identityHashCode(proxy);
-            case "equals" -> proxy == args[0];
-            default -> "spindle SIGHUP handler";
-          };
-        }
-        action.run();
-        return null;
-      };
-      Object proxy = Proxy.newProxyInstance(handler.getClassLoader(), new Class<?>[] {handler}, h);
-      Object hup = signal.getConstructor(String.class).newInstance("HUP");
-      signal.getMethod("handle", signal, handler).invoke(null, hup, proxy);
-      return true;
-    } catch (ReflectiveOperationException | LinkageError | RuntimeException e) {
-      ops.debug("SIGHUP not available: {}", e.toString());
-      return false;
-    }
+    return vertx.executeBlocking(() -> {
+      check.accept(json);
+      return next;
+    }).recover(e -> Future.failedFuture(e instanceof ConfigException ? new ConfigException(file + ": " + e.getMessage()) : e))
+        .compose(apply).onFailure(e ->
+            ops.error("reload rejected ({}): {}: {}; the running configuration stays", trigger, file, e.getMessage()));
   }
 
   private static byte[] sha256(Buffer b) {

@@ -11,12 +11,12 @@ import java.util.Set;
  * is needed.
  *
  * @param metricsAddress where {@code GET /metrics} is served, or null for no endpoint
- * @param adminAddress where the admin HTTP bridge listens, or null for none
+ * @param admin the admin HTTP API, or null for none
  * @param watch whether the config file is watched for changes
  * @param scanIntervalMillis how often the watched file is checked
  * @param gracePeriodMillis how long sessions on a removed portal, target or LUN may keep running
  */
-public record OperationsConfig(PortalAddress metricsAddress, PortalAddress adminAddress, boolean watch,
+public record OperationsConfig(PortalAddress metricsAddress, AdminConfig admin, boolean watch,
     long scanIntervalMillis, long gracePeriodMillis) {
 
   public static final boolean DEFAULT_WATCH = true;
@@ -30,7 +30,7 @@ public record OperationsConfig(PortalAddress metricsAddress, PortalAddress admin
   /** Reads the {@code metrics}, {@code admin} and {@code reload} sections of the config (each optional). */
   static OperationsConfig fromJson(JsonObject root) {
     PortalAddress metrics = address(section(root, "metrics", Set.of("address")), "metrics");
-    PortalAddress admin = address(section(root, "admin", Set.of("address")), "admin");
+    AdminConfig admin = AdminConfig.fromJson(root);
     JsonObject reload = section(root, "reload", Set.of("watch", "scanIntervalMillis", "gracePeriodMillis"));
     boolean watch = NegotiationOptions.bool(reload, "reload", "watch", DEFAULT_WATCH);
     long scan = NegotiationOptions.range(reload, "reload", "scanIntervalMillis", (int) DEFAULT_SCAN_INTERVAL_MILLIS,
@@ -42,16 +42,26 @@ public record OperationsConfig(PortalAddress metricsAddress, PortalAddress admin
 
   void toJson(JsonObject root) {
     if (metricsAddress != null) root.put("metrics", new JsonObject().put("address", metricsAddress.toString()));
-    if (adminAddress != null) root.put("admin", new JsonObject().put("address", adminAddress.toString()));
+    if (admin != null) root.put("admin", admin.toJson());
     root.put("reload", new JsonObject().put("watch", watch).put("scanIntervalMillis", scanIntervalMillis)
         .put("gracePeriodMillis", gracePeriodMillis));
   }
 
-  public OperationsConfig withMetricsAddress(PortalAddress a) {
-    return new OperationsConfig(a, adminAddress, watch, scanIntervalMillis, gracePeriodMillis);
+  /** Where the admin HTTP API listens, or null when it is off. */
+  public PortalAddress adminAddress() {
+    return admin == null ? null : admin.address();
   }
 
+  public OperationsConfig withMetricsAddress(PortalAddress a) {
+    return new OperationsConfig(a, admin, watch, scanIntervalMillis, gracePeriodMillis);
+  }
+
+  /** The admin API at {@code a}, keeping the configured token and TLS settings. */
   public OperationsConfig withAdminAddress(PortalAddress a) {
+    return withAdmin(admin == null ? AdminConfig.at(a) : admin.withAddress(a));
+  }
+
+  public OperationsConfig withAdmin(AdminConfig a) {
     return new OperationsConfig(metricsAddress, a, watch, scanIntervalMillis, gracePeriodMillis);
   }
 

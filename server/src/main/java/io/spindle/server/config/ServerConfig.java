@@ -20,7 +20,8 @@ import java.util.Set;
  * everything before anything starts: a bad value is a {@link ConfigException} naming its field.
  */
 public record ServerConfig(List<PortalConfig> portals, List<TargetConfig> targets, NegotiationOptions negotiation,
-    int storageWorkerThreads, OperationsConfig operations, DiscoveryConfig discovery, LoginLimits login) {
+    int storageWorkerThreads, OperationsConfig operations, DiscoveryConfig discovery, LoginLimits login,
+    ClusterConfig cluster) {
 
   public static final String DEMO_TARGET = "iqn.2026-11.io.spindle:demo";
   public static final String DEMO_PORTAL = "0.0.0.0:3260";
@@ -28,7 +29,13 @@ public record ServerConfig(List<PortalConfig> portals, List<TargetConfig> target
   public static final String DEMO_LUN_PATH = "spindle-data/demo-lun0.img";
 
   private static final Set<String> FIELDS = Set.of("portals", "targets", "negotiation", "storage", "metrics", "admin",
-      "reload", "discovery", "login");
+      "reload", "discovery", "login", "cluster");
+
+  /** A standalone configuration (no {@code "cluster"} section). */
+  public ServerConfig(List<PortalConfig> portals, List<TargetConfig> targets, NegotiationOptions negotiation,
+      int storageWorkerThreads, OperationsConfig operations, DiscoveryConfig discovery, LoginLimits login) {
+    this(portals, targets, negotiation, storageWorkerThreads, operations, discovery, login, null);
+  }
 
   /** A configuration with open discovery and the default login limits. */
   public ServerConfig(List<PortalConfig> portals, List<TargetConfig> targets, NegotiationOptions negotiation,
@@ -103,11 +110,14 @@ public record ServerConfig(List<PortalConfig> portals, List<TargetConfig> target
     if (storage != null && !(storage instanceof JsonObject)) throw new ConfigException("storage: must be an object");
     JsonObject sj = storage == null ? new JsonObject() : (JsonObject) storage;
     for (String k : sj.fieldNames()) {
-      if (!k.equals("workerThreads")) throw new ConfigException("storage." + k + ": unknown field (known: [workerThreads])");
+      // allowedDirectories is BackingPathPolicy's, checked where configuration comes from a file or the admin API.
+      if (!k.equals("workerThreads") && !k.equals("allowedDirectories")) {
+        throw new ConfigException("storage." + k + ": unknown field (known: [workerThreads, allowedDirectories])");
+      }
     }
     int workers = NegotiationOptions.range(sj, "storage", "workerThreads", ScsiEngine.DEFAULT_WORKER_THREADS, 1, 1024);
     return new ServerConfig(List.copyOf(portals), List.copyOf(targets), negotiation, workers,
-        OperationsConfig.fromJson(j), DiscoveryConfig.fromJson(j), LoginLimits.fromJson(j));
+        OperationsConfig.fromJson(j), DiscoveryConfig.fromJson(j), LoginLimits.fromJson(j), ClusterConfig.fromJson(j));
   }
 
   /** The configuration as the JSON {@link #fromJson} reads; {@code fromJson(c.toJson())} equals {@code c}'s meaning. */
@@ -125,25 +135,26 @@ public record ServerConfig(List<PortalConfig> portals, List<TargetConfig> target
         .put("storage", new JsonObject().put("workerThreads", storageWorkerThreads))
         .put("discovery", discovery.toJson(withSecrets)).put("login", login.toJson());
     operations.toJson(j);
+    if (cluster != null) j.put("cluster", cluster.toJson());
     return j;
   }
 
   public ServerConfig withOperations(OperationsConfig o) {
-    return new ServerConfig(portals, targets, negotiation, storageWorkerThreads, o, discovery, login);
+    return new ServerConfig(portals, targets, negotiation, storageWorkerThreads, o, discovery, login, cluster);
   }
 
   /** The same configuration with its portals replaced (the --portal option). */
   public ServerConfig withPortals(List<PortalConfig> replacement) {
     return new ServerConfig(List.copyOf(replacement), targets, negotiation, storageWorkerThreads, operations,
-        discovery, login);
+        discovery, login, cluster);
   }
 
   public ServerConfig withNegotiation(NegotiationOptions n) {
-    return new ServerConfig(portals, targets, n, storageWorkerThreads, operations, discovery, login);
+    return new ServerConfig(portals, targets, n, storageWorkerThreads, operations, discovery, login, cluster);
   }
 
   public ServerConfig withLogin(LoginLimits l) {
-    return new ServerConfig(portals, targets, negotiation, storageWorkerThreads, operations, discovery, l);
+    return new ServerConfig(portals, targets, negotiation, storageWorkerThreads, operations, discovery, l, cluster);
   }
 
   /** The target named {@code name}, or null. */

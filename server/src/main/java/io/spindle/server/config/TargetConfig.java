@@ -67,13 +67,21 @@ public record TargetConfig(String name, String alias, Map<Integer, LunOptions> l
       int lun = NegotiationOptions.range(lj, lw, "lun", i, 0, 16383);
       if (luns.containsKey(lun)) throw new ConfigException(lw + ".lun: " + lun + " is used twice");
       try {
-        luns.put(lun, LunOptions.fromJson(lj, lw));
+        luns.put(lun, LunOptions.fromJson(withoutPolicyFields(lj), lw));
       } catch (IllegalArgumentException e) {
         throw new ConfigException(e.getMessage());
       }
     }
     return new TargetConfig(name, (String) alias, luns, acl(j.getValue("acl"), where, luns.keySet()),
         ChapAlgorithms.fromJson(j, where));
+  }
+
+  /** The LUN entry without the fields only the backing-path policy reads ({@link BackingPathPolicy#LUN_FIELDS}). */
+  private static JsonObject withoutPolicyFields(JsonObject lun) {
+    if (BackingPathPolicy.LUN_FIELDS.stream().noneMatch(lun::containsKey)) return lun;
+    JsonObject j = lun.copy();
+    BackingPathPolicy.LUN_FIELDS.forEach(j::remove);
+    return j;
   }
 
   /**
@@ -129,8 +137,9 @@ public record TargetConfig(String name, String alias, Map<Integer, LunOptions> l
    * logical unit, which is how a reload tells an unchanged LUN from a changed one.
    */
   public static JsonObject lunJson(LunOptions o) {
-    JsonObject j = new JsonObject().put("backing", o.backing().name().toLowerCase(java.util.Locale.ROOT));
-    if (o.path() != null) j.put("path", o.path());
+    JsonObject j = new JsonObject().put("backing", o.backing());
+    // The store's own options (path, pool, image, ...), as the provider took them.
+    o.storeOptions().forEach(e -> j.put(e.getKey(), e.getValue()));
     j.put("size", o.size()).put("blockSize", o.blockSize()).put("readOnly", o.readOnly())
         .put("vendor", o.vendor()).put("product", o.product());
     if (o.serial() != null) j.put("serial", o.serial());

@@ -45,6 +45,7 @@ import java.util.ArrayList;
 import java.util.Deque;
 import java.util.List;
 import java.util.TreeMap;
+import java.util.function.IntFunction;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -94,6 +95,7 @@ final class IscsiConnection implements DatamoverListener {
   private int loginStage = -1;
   private long loginIsid;
   private int loginTsih;
+  private boolean adoptionTried;
   private int loginCmdSn;
   private ByteBuf loginText;
   private long loginTimer;
@@ -251,6 +253,9 @@ final class IscsiConnection implements DatamoverListener {
       loginFailed(pdu.itt(), new LoginException(LoginException.INVALID_DURING_LOGIN, "not a Login Request"));
       return;
     }
+    if (policy == null && !adoptionTried && (adoptionTried = SessionReplicator.lookUp(service, req, context, () -> {
+      if (state == State.LOGIN) login(req); // a session this node does not hold may live in the cluster
+    }))) return;
     try {
       loginStep(req);
     } catch (LoginException e) {
@@ -434,8 +439,9 @@ final class IscsiConnection implements DatamoverListener {
     if (joining != null) {
       IscsiSession s = joining;
       req.retain();
-      s.run(() -> {
-        int status = s.attach(this);
+      s.run(() -> (s.replica == null ? Future.succeededFuture(true) : s.replica.own()).onComplete(owned -> {
+        // A session found in the cluster becomes this node's first (SessionReplicator.own).
+        int status = owned.succeeded() && owned.result() ? s.attach(this) : LoginException.SESSION_DOES_NOT_EXIST;
         context.runOnContext(v -> {
           try {
             if (status != 0) {
@@ -447,7 +453,7 @@ final class IscsiConnection implements DatamoverListener {
             req.release();
           }
         });
-      });
+      }));
       return;
     }
     SessionParameters sp = negotiation.sessionParameters();
@@ -455,20 +461,28 @@ final class IscsiConnection implements DatamoverListener {
     boolean discovery = negotiation.discovery();
     // The session addresses the initiator's own LUN view when its ACL entry maps LUNs.
     IscsiTarget target = discovery ? null : admission.target();
-    int tsih = service.allocateTsih();
-    if (tsih == 0) throw new LoginException(LoginException.OUT_OF_RESOURCES, "no free TSIH");
     int tpgt = portalGroupTag();
-    Nexus nexus = discovery ? null : new Nexus(initiatorName,
-        initiatorName + ",i,0x" + String.format("%012x", loginIsid), target.name() + ",t,0x"
-        + String.format("%04x", tpgt), tpgt);
-    IscsiSession s = new IscsiSession(service, context,
+    Nexus nexus = discovery ? null : IscsiSession.nexus(initiatorName, loginIsid, target.name(), tpgt);
+    IntFunction<IscsiSession> session = tsih -> new IscsiSession(service, context,
         discovery ? IscsiSession.Type.DISCOVERY : IscsiSession.Type.NORMAL, initiatorName, loginIsid, tsih, target,
         tpgt, sp, nexus, service.negotiation.queueDepth(), loginCmdSn);
+    req.retain();
+    service.newSession(session, sp).onComplete(ar -> {
+      try {
+        if (ar.failed()) loginFailed(req.itt(), new LoginException(LoginException.OUT_OF_RESOURCES, ar.cause().getMessage()));
+        else if (state == State.LOGIN) newSession(req, answers, ar.result());
+      } finally {
+        req.release();
+      }
+    });
+  }
+
+  private void newSession(LoginRequestPdu req, List<Pair> answers, IscsiSession s) {
+    boolean discovery = s.type == IscsiSession.Type.DISCOVERY;
     s.attach(this);
     IscsiSession old = service.register(s);
-    if (!discovery && sp.errorRecoveryLevel() == 2) service.stateStore().putSession(s.record());
     s.startRecoveryTimers();
-    service.observer().sessionOpened(discovery ? null : target.name(), discovery);
+    service.observer().sessionOpened(discovery ? null : s.target.name(), discovery);
     if (old == null) {
       enterFullFeature(req, answers, s);
       return;
@@ -755,7 +769,7 @@ final class IscsiConnection implements DatamoverListener {
       return;
     }
     List<Pair> answers = new ArrayList<>(reply.pairs());
-    if (reply.sendTargets() != null) sendTargets(reply.sendTargets(), answers);
+    if (reply.sendTargets() != null) service.sendTargets(session, reply.sendTargets(), answers, dm.localAddress().host());
     if (textPending != null) textPending.release();
     textPending = TextKeys.encode(answers);
     textPendingTtt = nextTargetTransferTag();
@@ -775,30 +789,6 @@ final class IscsiConnection implements DatamoverListener {
       textPending = null;
     }
     sendWithStatus(r);
-  }
-
-  /** SendTargets (RFC 7143 §12.3): All on discovery sessions, the session's own target otherwise. */
-  private void sendTargets(String value, List<Pair> out) {
-    List<IscsiTarget> list = new ArrayList<>();
-    if (value.equals("All") && session.type == IscsiSession.Type.DISCOVERY) {
-      list.addAll(new TreeMap<>(service.targets()).values());
-    } else if (value.isEmpty() || value.equals("All")) {
-      if (session.target != null) list.add(session.target);
-    } else {
-      IscsiTarget t = service.target(value);
-      if (t != null && (session.target == null || session.target == t)) list.add(t);
-    }
-    // Issue 5: an initiator is shown only the targets whose ACL admits it.
-    list.removeIf(t -> !service.visible(t, session.initiatorName));
-    for (IscsiTarget t : list) {
-      out.add(new Pair("TargetName", t.name()));
-      for (PortalConfig p : service.portals()) {
-        String host = p.address().host();
-        if (host.equals("0.0.0.0") || host.equals("::")) host = dm.localAddress().host();
-        String addr = (host.indexOf(':') >= 0 ? "[" + host + "]" : host) + ":" + p.address().port();
-        out.add(new Pair("TargetAddress", addr + "," + p.portalGroupTag()));
-      }
-    }
   }
 
   // ---------------------------------------------------------------- NOP (RFC 7143 §11.18, §11.19)

@@ -1,6 +1,11 @@
 package io.spindle.server.iscsi;
 
+import io.spindle.cluster.ClusterNode;
+import io.spindle.cluster.SessionState;
+import io.spindle.cluster.StateStore;
 import io.spindle.iscsi.datamover.DatamoverConnection;
+import io.spindle.iscsi.datamover.PortalAddress;
+import io.spindle.iscsi.text.TextKeys.Pair;
 import io.spindle.iscsi.negotiation.ConnectionParameters;
 import io.spindle.iscsi.negotiation.OperationalOptions;
 import io.spindle.iscsi.negotiation.SessionParameters;
@@ -38,7 +43,9 @@ public final class IscsiService {
   private final AtomicInteger nextTsih = new AtomicInteger(1);
   private volatile boolean stopping;
   private volatile IscsiObserver observer = IscsiObserver.NONE;
-  private final io.spindle.cluster.StateStore stateStore = io.spindle.cluster.StateStore.inMemory();
+  private final StateStore stateStore;
+  /** This node in its cluster; null standalone. */
+  private final ClusterNode cluster;
 
   private static final Logger log = LoggerFactory.getLogger("io.spindle.iscsi");
   private volatile LoginPolicy loginPolicy = LoginPolicy.open();
@@ -53,6 +60,17 @@ public final class IscsiService {
 
   public IscsiService(Vertx vertx, Map<String, IscsiTarget> targets, List<PortalConfig> portals,
       NegotiationOptions negotiation) {
+    this(vertx, targets, portals, negotiation, null);
+  }
+
+  /**
+   * A service whose sessions live in {@code cluster}'s state store (cluster-unique TSIHs, ERL 2
+   * state replicated); standalone (in-memory store, local TSIHs) when it is null.
+   */
+  public IscsiService(Vertx vertx, Map<String, IscsiTarget> targets, List<PortalConfig> portals,
+      NegotiationOptions negotiation, ClusterNode cluster) {
+    this.cluster = cluster;
+    this.stateStore = cluster == null ? StateStore.inMemory() : cluster.stateStore();
     this.vertx = vertx;
     this.targets = Map.copyOf(targets);
     this.portals = List.copyOf(portals);
@@ -65,8 +83,116 @@ public final class IscsiService {
   }
 
   /** Where ErrorRecoveryLevel 2 state goes (in memory on a single node). */
-  io.spindle.cluster.StateStore stateStore() {
+  public StateStore stateStore() {
     return stateStore;
+  }
+
+  /** This node's cluster membership, or null standalone. */
+  public ClusterNode cluster() {
+    return cluster;
+  }
+
+  /** This node's name in its cluster ("local" standalone). */
+  String node() {
+    return cluster == null ? "local" : cluster.node();
+  }
+
+  /**
+   * Reserves a TSIH for a new session (RFC 7143 §11.12.7: non-zero, unique). Standalone the
+   * local registry decides, at once; in a cluster a TSIH is the key of the session's entry in the
+   * store, created before the final Login Response — {@code state} gives the entry for a candidate.
+   * Completes with 0 when none could be had.
+   */
+  private Future<Integer> reserveTsih(java.util.function.IntFunction<SessionState> state, SessionParameters params) {
+    if (cluster == null) return Future.succeededFuture(allocateTsih());
+    return reserveTsih(state, SessionReplicator.ttlMillis(params), 0);
+  }
+
+  private Future<Integer> reserveTsih(java.util.function.IntFunction<SessionState> state, long ttl, int attempt) {
+    if (attempt == 16) return Future.succeededFuture(0);
+    // Random candidates: nodes allocating at once rarely try the same one; the store decides.
+    int t = 1 + random.nextInt(65535);
+    if (sessionsByTsih.containsKey(t)) return reserveTsih(state, ttl, attempt + 1);
+    return stateStore.create(state.apply(t), ttl).compose(won -> won ? Future.succeededFuture(t)
+        : reserveTsih(state, ttl, attempt + 1));
+  }
+
+  /**
+   * The portals SendTargets names (RFC 7143 §12.3): this node's, then those every other live
+   * member of the cluster published. A member Hazelcast removed is gone from the list.
+   */
+  List<PortalConfig> advertisedPortals() {
+    if (cluster == null) return portals;
+    List<PortalConfig> all = new ArrayList<>(portals);
+    for (ClusterNode.Portal p : cluster.portals()) {
+      if (p.node().equals(cluster.node())) continue;
+      all.add(new PortalConfig(new PortalAddress(p.host(), p.port()), p.transport(), p.portalGroupTag(),
+          new io.vertx.core.json.JsonObject()));
+    }
+    return all;
+  }
+
+  /** SendTargets (RFC 7143 §12.3): All on discovery sessions, the session's own target otherwise. */
+  void sendTargets(IscsiSession session, String value, List<Pair> out, String localHost) {
+    List<IscsiTarget> list = new ArrayList<>();
+    if (value.equals("All") && session.type == IscsiSession.Type.DISCOVERY) {
+      list.addAll(new java.util.TreeMap<>(targets()).values());
+    } else if (value.isEmpty() || value.equals("All")) {
+      if (session.target != null) list.add(session.target);
+    } else {
+      IscsiTarget t = target(value);
+      if (t != null && (session.target == null || session.target == t)) list.add(t);
+    }
+    // Issue 5: an initiator is shown only the targets whose ACL admits it.
+    list.removeIf(t -> !visible(t, session.initiatorName));
+    for (IscsiTarget t : list) {
+      out.add(new Pair("TargetName", t.name()));
+      for (PortalConfig p : advertisedPortals()) {
+        String host = p.address().host();
+        if (host.equals("0.0.0.0") || host.equals("::")) host = localHost;
+        String addr = (host.indexOf(':') >= 0 ? "[" + host + "]" : host) + ":" + p.address().port();
+        out.add(new Pair("TargetAddress", addr + "," + p.portalGroupTag()));
+      }
+    }
+  }
+
+  /**
+   * A new session with a TSIH of its own (RFC 7143 §11.12.7: non-zero, unique). In a cluster the
+   * TSIH is reserved in the shared store together with the session's identity and parameters,
+   * before the final Login Response: it is the first thing another node needs.
+   */
+  Future<IscsiSession> newSession(java.util.function.IntFunction<IscsiSession> session, SessionParameters params) {
+    return reserveTsih(t -> SessionReplicator.state(session.apply(t), node()), params).compose(tsih -> {
+      if (tsih == 0) return Future.failedFuture("no free TSIH");
+      IscsiSession s = session.apply(tsih);
+      if (cluster != null) s.replica = new SessionReplicator(s, stateStore, SessionReplicator.state(s, node()), true);
+      return Future.succeededFuture(s);
+    });
+  }
+
+  /** Tells the cluster, now and every second, what this node serves (portals, sessions). */
+  public void publishToCluster() {
+    if (cluster == null) return;
+    Runnable publish = () -> {
+      List<ClusterNode.Portal> ps = new ArrayList<>();
+      for (PortalConfig p : portals) {
+        ps.add(new ClusterNode.Portal(cluster.node(), p.address().host(), p.address().port(), p.portalGroupTag(),
+            p.transport()));
+      }
+      List<Integer> tsihs = new ArrayList<>(new java.util.TreeSet<>(sessionsByTsih.keySet()));
+      cluster.publish(ps, tsihs);
+    };
+    vertx.executeBlocking(() -> {
+      publish.run();
+      return null;
+    }, false);
+    vertx.setPeriodic(1000, id -> {
+      if (stopping) vertx.cancelTimer(id);
+      else vertx.executeBlocking(() -> {
+        publish.run();
+        return null;
+      }, false);
+    });
   }
 
   IscsiObserver observer() {

@@ -4,7 +4,6 @@ import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.util.collection.IntObjectHashMap;
 import io.netty.util.collection.IntObjectMap;
-import io.spindle.cluster.StateStore;
 import io.spindle.iscsi.negotiation.SessionParameters;
 import io.spindle.iscsi.pdu.DataInPdu;
 import io.spindle.iscsi.pdu.DataOutPdu;
@@ -86,6 +85,8 @@ final class IscsiSession {
   /** Command meters by {@code lun * KINDS.length + kind}, for {@link #meterObserver}. */
   private IscsiObserver.CommandMeter[] meters;
   private IscsiObserver meterObserver;
+  /** The session's replicated state in a cluster (null standalone, and for discovery sessions). */
+  SessionReplicator replica;
 
   IscsiSession(IscsiService service, Context context, Type type, String initiatorName, long isid, int tsih,
       IscsiTarget target, int portalGroupTag, SessionParameters params, Nexus nexus, int queueDepth,
@@ -159,9 +160,10 @@ final class IscsiSession {
     return params.errorRecoveryLevel();
   }
 
-  StateStore.SessionRecord record() {
-    return new StateStore.SessionRecord(key(), initiatorName, isid, tsih, target == null ? null : target.name(),
-        expCmdSn, erl(), params.defaultTime2Wait(), params.defaultTime2Retain());
+  /** The I_T nexus of a session (SAM-5 §4.6.2): initiator port name ",i,0x" ISID, target port name ",t,0x" TPGT. */
+  static Nexus nexus(String initiatorName, long isid, String targetName, int tpgt) {
+    return new Nexus(initiatorName, initiatorName + ",i,0x" + String.format("%012x", isid), targetName + ",t,0x"
+        + String.format("%04x", tpgt), tpgt);
   }
 
   // ------------------------------------------------------------ connections
@@ -206,11 +208,6 @@ final class IscsiSession {
       // RFC 7143 §6.2.2: the tasks wait for TASK REASSIGN on another connection, for
       // DefaultTime2Wait + DefaultTime2Retain seconds.
       for (IscsiTask t : allegiant) t.state = IscsiTask.State.WAITING_REASSIGN;
-      List<StateStore.TaskSnapshot> snapshots = new ArrayList<>();
-      for (IscsiTask t : tasks.values()) {
-        if (t.state == IscsiTask.State.WAITING_REASSIGN) snapshots.add(t.snapshot(c.cid));
-      }
-      service.stateStore().putTasks(key(), snapshots);
       long wait = 1000L * (params.defaultTime2Wait() + params.defaultTime2Retain());
       if (!allegiant.isEmpty() || connections.isEmpty()) {
         log.info("connection cid={} of {} failed; {} task(s) wait up to {} s for reassignment", c.cid, describe(),
@@ -240,7 +237,6 @@ final class IscsiSession {
         abortTask(t);
       }
     }
-    service.stateStore().putTasks(key(), List.of());
     if (connections.isEmpty()) end("Time2Retain expired with no connection");
   }
 
@@ -258,7 +254,7 @@ final class IscsiSession {
     if (stallTimer != 0) service.vertx.cancelTimer(stallTimer);
     log.info("session ended ({}) {}", why, describe());
     service.unregister(this);
-    service.stateStore().removeSession(key());
+    if (replica != null) replica.ended();
     for (IscsiConnection c : new ArrayList<>(connections.values())) c.close();
     connections.clear();
     for (IscsiTask t : new ArrayList<>(tasks.values())) t.finish();
@@ -305,6 +301,8 @@ final class IscsiSession {
       expCmdSn++;
       dispatch(from, req);
       drainWaiting();
+    } else if (replica != null && replica.retried(sn)) {
+      dispatch(from, req); // RFC 7143 §6.2.1: a command the failed node may have had, retried with its CmdSN
     } else if (SerialNumbers.inWindow(sn, expCmdSn + 1, maxCmdSn())) {
       Object[] old = waiting.put(sn, new Object[] {from, req.retain()});
       if (old != null) ((Pdu) old[1]).release(); // a duplicate of a waiting command: the later copy stands
@@ -388,7 +386,7 @@ final class IscsiSession {
     ByteBuf cdb = cmd.cdb();
     boolean ownsCdb = false;
     if (cmd.totalAhsLength() > 0) {
-      ByteBuf ext = extendedCdb(cmd.ahs());
+      ByteBuf ext = IscsiTask.extendedCdb(cmd.ahs());
       if (ext == null) {
         from.reject(cmd, RejectPdu.INVALID_PDU_FIELD, "malformed AHS");
         return;
@@ -400,22 +398,12 @@ final class IscsiSession {
     }
     IscsiTask task = new IscsiTask(from, this, cmd, cdb, ownsCdb, attr);
     tasks.put(task.itt, task);
-    target.scsi().execute(task, task::complete);
-  }
-
-  /** The Extended CDB AHS (type 1, RFC 7143 §11.2.2.3) continuation bytes; empty if none; null if malformed. */
-  private static ByteBuf extendedCdb(ByteBuf ahs) {
-    int i = ahs.readerIndex();
-    int end = ahs.writerIndex();
-    while (i + 3 <= end) {
-      int len = ahs.getUnsignedShort(i);
-      int type = ahs.getUnsignedByte(i + 2);
-      int total = 3 + len;
-      if (i + total > end) return null;
-      if (type == 1 && len >= 1) return ahs.slice(i + 4, len - 1);
-      i += (total + 3) & ~3;
+    if (replica == null) {
+      target.scsi().execute(task, task::complete);
+    } else {
+      replica.changed();
+      replica.execute(task, () -> target.scsi().execute(task, task::complete));
     }
-    return Unpooled.EMPTY_BUFFER;
   }
 
   private void dataOut(IscsiConnection from, DataOutPdu pdu, boolean digestError) {
@@ -472,7 +460,8 @@ final class IscsiSession {
       task.state = IscsiTask.State.WAITING_REASSIGN;
       return; // sent after TASK REASSIGN
     }
-    sendDataAndStatus(task, 0);
+    if (replica == null) sendDataAndStatus(task, task.resumeDataSn);
+    else replica.beforeStatus(task, () -> sendDataAndStatus(task, task.resumeDataSn));
   }
 
   /** Sends Data-In from DataSN {@code fromDataSn}, then the status, on the task's connection. */
@@ -583,6 +572,7 @@ final class IscsiSession {
   private boolean removeTask(IscsiTask task) {
     if (tasks.get(task.itt) != task) return false;
     tasks.remove(task.itt);
+    if (replica != null) replica.changed();
     return true;
   }
 
@@ -723,6 +713,7 @@ final class IscsiSession {
       return;
     }
     IscsiTask t = tasks.get(req.referencedTaskTag());
+    if (t == null && replica != null && replica.reassign(from, req)) return;
     if (t == null) {
       // Received but still waiting for an earlier CmdSN: it will run on the new connection.
       for (Object[] w : waiting.values()) {

@@ -3,7 +3,7 @@ package io.spindle.server.iscsi;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.CompositeByteBuf;
 import io.netty.buffer.Unpooled;
-import io.spindle.cluster.StateStore;
+import io.spindle.cluster.SessionState;
 import io.spindle.iscsi.negotiation.SessionParameters;
 import io.spindle.iscsi.pdu.DataInPdu;
 import io.spindle.iscsi.pdu.DataOutPdu;
@@ -130,6 +130,11 @@ final class IscsiTask implements ScsiCommand {
   int statSn;
   private ScsiResult deferred;
   private boolean finished;
+  // Cluster replication (SessionReplicator): the last record made, whether a non-idempotent
+  // command's start was recorded, and the DataSN a re-executed read resumes Data-In from.
+  SessionState.TaskRecord replicated;
+  boolean executionRecorded;
+  int resumeDataSn;
 
   /**
    * @param cdb the CDB: a slice of the command's BHS, or (extended CDB) a buffer the task then owns
@@ -169,6 +174,21 @@ final class IscsiTask implements ScsiCommand {
       return RejectPdu.PROTOCOL_ERROR;
     }
     return 0;
+  }
+
+  /** The Extended CDB AHS (type 1, RFC 7143 §11.2.2.3) continuation bytes; empty if none; null if malformed. */
+  static ByteBuf extendedCdb(ByteBuf ahs) {
+    int i = ahs.readerIndex();
+    int end = ahs.writerIndex();
+    while (i + 3 <= end) {
+      int len = ahs.getUnsignedShort(i);
+      int type = ahs.getUnsignedByte(i + 2);
+      int total = 3 + len;
+      if (i + total > end) return null;
+      if (type == 1 && len >= 1) return ahs.slice(i + 4, len - 1);
+      i += (total + 3) & ~3;
+    }
+    return Unpooled.EMPTY_BUFFER;
   }
 
   /** The LUN number in single-level addressing (SAM-5 §4.6.4 peripheral / flat). */
@@ -506,12 +526,19 @@ final class IscsiTask implements ScsiCommand {
     nextR2tOffset = end;
   }
 
-  /** What TASK REASSIGN needs, for the StateStore (a copy of the CDB, taken once). */
-  StateStore.TaskSnapshot snapshot(int failedCid) {
+  /** What a survivor needs of the task in this phase, for the StateStore (SessionReplicator). */
+  SessionState.TaskRecord record(int phase) {
     byte[] c = new byte[cdb.readableBytes()];
     cdb.getBytes(cdb.readerIndex(), c);
-    return new StateStore.TaskSnapshot(itt, cmdSn, command.lun(), c, attribute.ordinal(), expectedLength,
-        command.read(), command.write(), contiguous, dataInAcknowledged, failedCid);
+    ScsiResult r = result;
+    byte[] sense = null;
+    if (r != null && r.sense() != null && r.sense().isReadable()) {
+      sense = new byte[r.sense().readableBytes()];
+      r.sense().getBytes(r.sense().readerIndex(), sense);
+    }
+    return new SessionState.TaskRecord(itt, cmdSn, command.lun(), c, command.taskAttribute(), expectedLength,
+        command.read(), command.write(), contiguous, phase, r == null ? 0 : r.status(), sense,
+        r == null ? 0 : r.residual());
   }
 
   // ---- Data-In (RFC 7143 §11.7) ----

@@ -5,6 +5,7 @@ import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.spindle.iscsi.datamover.PortalAddress;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
+import io.vertx.core.VertxBuilder;
 import io.vertx.core.VertxOptions;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.HttpServer;
@@ -36,7 +37,12 @@ public final class SpindleMetrics {
    * builds its Vert.x itself can do the same with {@link #metricsFactory()} and {@link #metricsOptions()}.
    */
   public Vertx vertx(VertxOptions options) {
-    return Vertx.builder().with(options.setMetricsOptions(metricsOptions())).withMetrics(metricsFactory()).build();
+    return builder(options).build();
+  }
+
+  /** The builder {@link #vertx} uses, for a clustered Vert.x ({@code ClusterNode.join}). */
+  public VertxBuilder builder(VertxOptions options) {
+    return Vertx.builder().with(options.setMetricsOptions(metricsOptions())).withMetrics(metricsFactory());
   }
 
   public MicrometerMetricsFactory metricsFactory() {
@@ -46,6 +52,20 @@ public final class SpindleMetrics {
   public static MicrometerMetricsOptions metricsOptions() {
     return new MicrometerMetricsOptions().setEnabled(true).setJvmMetricsEnabled(true).setNettyMetricsEnabled(true)
         .setPrometheusOptions(new VertxPrometheusOptions().setEnabled(true));
+  }
+
+  /**
+   * Cluster meters: {@code spindle_cluster_members} (members now) and the state replication's own
+   * traffic, {@code spindle_cluster_replication_writes_total} and {@code _bytes_total}.
+   */
+  public void cluster(io.spindle.cluster.ClusterNode node) {
+    io.micrometer.core.instrument.Gauge.builder("spindle.cluster.members", node, n -> n.members().size())
+        .tag("node", node.node()).description("Members of the cluster this node sees").register(registry);
+    io.micrometer.core.instrument.FunctionCounter.builder("spindle.cluster.replication.writes", node,
+        n -> n.stateStore().writes()).description("Session state writes to the cluster store").register(registry);
+    io.micrometer.core.instrument.FunctionCounter.builder("spindle.cluster.replication.bytes", node,
+        n -> n.stateStore().bytesWritten()).description("Session state bytes written to the cluster store")
+        .register(registry);
   }
 
   public PrometheusMeterRegistry registry() {

@@ -4,7 +4,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.spindle.scsi.LunOptions;
 import io.vertx.core.json.JsonObject;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -28,7 +27,29 @@ class ServerConfigTest {
     assertEquals(2, c.targets().size());
     assertEquals(10L << 30, c.targets().get(0).luns().get(0).size());
     assertEquals(4096, c.targets().get(0).luns().get(1).blockSize());
-    assertEquals(LunOptions.Backing.MEMORY, c.targets().get(1).luns().get(0).backing());
+    assertEquals("memory", c.targets().get(1).luns().get(0).backing());
+  }
+
+  @Test
+  void rbdExampleParsesWithItsStoreOptions() {
+    ServerConfig c = ServerConfig.load(Path.of("../ops/examples/rbd.json"));
+    assertEquals("iqn.2026-11.io.spindle:rbd", c.targets().get(0).name());
+    io.spindle.scsi.LunOptions lun = c.targets().get(0).luns().get(0);
+    assertEquals("rbd", lun.backing());
+    assertEquals("spindle-demo", lun.storeOptions().getString("image"));
+    assertEquals(true, lun.storeOptions().getBoolean("create"));
+    assertEquals(1L << 30, lun.size());
+  }
+
+  @Test
+  void aStoreOptionTheProviderDoesNotKnowIsAnErrorNamingTheField() {
+    RuntimeException e = assertThrows(RuntimeException.class, () -> ServerConfig.fromJson(new JsonObject("""
+        {"portals":[{"address":"127.0.0.1:0"}],
+         "targets":[{"name":"iqn.2026-11.io.spindle:a","acl":"any",
+                     "luns":[{"lun":0,"backing":"memory","size":"16M","pool":"x"}]}]}
+        """)));
+    assertTrue(e.getMessage().contains("targets[0].luns[0].pool: unknown field for \"backing\": \"memory\""),
+        e.getMessage());
   }
 
   @Test

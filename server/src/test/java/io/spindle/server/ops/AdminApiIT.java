@@ -16,6 +16,7 @@ import io.spindle.iscsi.datamover.PortalAddress;
 import io.spindle.server.SpindleServer;
 import io.spindle.server.admin.AdminHttpBridge;
 import io.spindle.server.admin.AdminService;
+import io.spindle.server.config.AdminConfig;
 import io.spindle.server.config.ServerConfig;
 import io.vertx.core.Vertx;
 import io.vertx.core.eventbus.ReplyException;
@@ -36,6 +37,7 @@ class AdminApiIT {
 
   static final String TARGET = "iqn.2026-11.io.spindle:admin";
   static final String ADDED = "iqn.2026-11.io.spindle:admin-added";
+  static final String TOKEN = "admin-api-it-token-0123456789";
 
   static Vertx vertx;
   static SpindleServer server;
@@ -53,8 +55,8 @@ class AdminApiIT {
         .put("reload", new JsonObject().put("gracePeriodMillis", 0));
     server = SpindleServer.start(vertx, ServerConfig.fromJson(config)).await(30, TimeUnit.SECONDS);
     new AdminService(vertx, server, null, "node1").register().await(10, TimeUnit.SECONDS);
-    http = AdminHttpBridge.start(vertx, PortalAddress.parse("127.0.0.1:0")).await(10, TimeUnit.SECONDS)
-        .actualPort();
+    http = AdminHttpBridge.start(vertx, AdminConfig.at(PortalAddress.parse("127.0.0.1:0")), TOKEN)
+        .await(10, TimeUnit.SECONDS).actualPort();
     initiator = IscsiInitiator.create(vertx, new InitiatorOptions());
   }
 
@@ -208,28 +210,31 @@ class AdminApiIT {
         new JsonObject())).body().getJsonArray("targets").size());
   }
 
+  static HttpRequest.Builder authorized(String op) {
+    return HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + http + "/admin/" + op))
+        .header("Authorization", "Bearer " + TOKEN).header("Content-Type", "application/json");
+  }
+
   @Test
   void httpBridge() throws Exception {
     HttpClient c = HttpClient.newHttpClient();
-    HttpResponse<String> ok = c.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + http
-        + "/admin/targets.list")).POST(HttpRequest.BodyPublishers.ofString("{}")).build(),
+    HttpResponse<String> ok = c.send(authorized("targets.list")
+        .POST(HttpRequest.BodyPublishers.ofString("{}")).build(),
         HttpResponse.BodyHandlers.ofString());
     assertEquals(200, ok.statusCode());
     assertEquals(TARGET, new JsonObject(ok.body()).getJsonArray("targets").getJsonObject(0).getString("name"));
 
-    HttpResponse<String> missing = c.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + http
-        + "/admin/targets.remove")).POST(HttpRequest.BodyPublishers.ofString("{\"name\":\"iqn.2026-11.x:y\"}"))
-        .build(), HttpResponse.BodyHandlers.ofString());
+    HttpResponse<String> missing = c.send(authorized("targets.remove")
+        .POST(HttpRequest.BodyPublishers.ofString("{\"name\":\"iqn.2026-11.x:y\"}")).build(), HttpResponse.BodyHandlers.ofString());
     assertEquals(404, missing.statusCode());
     assertEquals(404, new JsonObject(missing.body()).getJsonObject("error").getInteger("code"));
 
-    HttpResponse<String> badJson = c.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + http
-        + "/admin/targets.add")).POST(HttpRequest.BodyPublishers.ofString("{nope")).build(),
+    HttpResponse<String> badJson = c.send(authorized("targets.add")
+        .POST(HttpRequest.BodyPublishers.ofString("{nope")).build(),
         HttpResponse.BodyHandlers.ofString());
     assertEquals(400, badJson.statusCode());
 
-    HttpResponse<String> noOp = c.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + http
-        + "/admin/frobnicate")).GET().build(), HttpResponse.BodyHandlers.ofString());
+    HttpResponse<String> noOp = c.send(authorized("frobnicate").GET().build(), HttpResponse.BodyHandlers.ofString());
     assertEquals(404, noOp.statusCode());
     assertFalse(new JsonObject(noOp.body()).getJsonObject("error").getString("message").isEmpty());
   }

@@ -32,9 +32,15 @@ public final class Main {
       "  verify URL [--erl N] [--connections N] [--queue-depth N] [--duration 60s]",
       "             [--kill-connection-every 2s] [--corrupt-data-digest 1%] [--corrupt-header-digest 0.1%]",
       "             [--min-size 512] [--max-size 1m] [--region 64m] [--seed N]",
+      "             [--portal HOST:PORT]... [--liveness-timeout 5s] [--sendtargets on|off]",
+      "             [--session-recovery on|off]",
       "      writes self-describing blocks, reads them back and checks every byte while injecting",
-      "      faults; prints one line 'commands=N mismatches=M recoveries=R errors=E'",
+      "      faults; prints one line 'commands=N mismatches=M recoveries=R errors=E failovers=F'",
       "      and exits 0 only when mismatches=0 and errors=0",
+      "      --portal (repeatable): further portals of the target, tried in order when the session's",
+      "      portal dies; --liveness-timeout: silence with commands outstanding that counts as a dead",
+      "      connection (0 = off); --sendtargets on (default): add the target's SendTargets portals;",
+      "      --session-recovery off: a session that cannot be recovered in place fails its commands",
       "  discover iscsi://host[:port]         SendTargets=All: one 'target address' line per portal",
       "  read URL --lba N [--blocks N]        hex dump of the blocks",
       "  write URL --lba N --file F           writes F (zero-padded to whole blocks)",
@@ -55,6 +61,7 @@ public final class Main {
   /** Runs one command; returns the exit code (0 ok, 1 failed check or error, 2 usage). */
   public static int run(String[] args, PrintStream out, PrintStream err) {
     Map<String, String> opts = new HashMap<>();
+    List<String> portals = new ArrayList<>();
     List<String> positional = new ArrayList<>();
     for (int i = 0; i < args.length; i++) {
       String a = args[i];
@@ -65,7 +72,11 @@ public final class Main {
         opts.put("-v", "");
       } else if (a.startsWith("--")) {
         if (i + 1 >= args.length) return usage(err, "missing value for " + a);
-        opts.put(a.substring(2), args[++i]);
+        if (a.equals("--portal")) {
+          portals.add(args[++i]);
+        } else {
+          opts.put(a.substring(2), args[++i]);
+        }
       } else {
         positional.add(a);
       }
@@ -88,7 +99,7 @@ public final class Main {
       }
       switch (positional.get(0)) {
         case "verify":
-          return verify(vertx, url, opts, out, err);
+          return verify(vertx, url, opts, portals, out, err);
         case "discover":
           return discover(vertx, url, opts, out);
         case "read":
@@ -114,7 +125,10 @@ public final class Main {
     return 2;
   }
 
-  private static int verify(Vertx vertx, IscsiUrl url, Map<String, String> o, PrintStream out, PrintStream err) {
+  private static int verify(Vertx vertx, IscsiUrl url, Map<String, String> o, List<String> portals, PrintStream out,
+      PrintStream err) {
+    boolean sendTargets = onOff(o, "sendtargets");
+    boolean sessionRecovery = onOff(o, "session-recovery");
     VerifyWorkload.Settings s = new VerifyWorkload.Settings(url,
         (int) number(o, "erl", 0, 0, 2),
         (int) number(o, "connections", 1, 1, 64),
@@ -126,7 +140,11 @@ public final class Main {
         (int) size(o, "min-size", "512"),
         (int) size(o, "max-size", "1m"),
         number(o, "seed", System.nanoTime() & 0xffff, Long.MIN_VALUE, Long.MAX_VALUE),
-        size(o, "region", "64m"));
+        size(o, "region", "64m"),
+        portals,
+        duration(o, "liveness-timeout", "5s"),
+        sendTargets,
+        sessionRecovery);
     if (s.minSize() > s.maxSize()) throw new IllegalArgumentException("--min-size exceeds --max-size");
     err.println("seed " + s.seed());
     VerifyWorkload.Result r = new VerifyWorkload(s, err).run(vertx);
@@ -252,6 +270,13 @@ public final class Main {
     } catch (NumberFormatException e) {
       throw new IllegalArgumentException("--" + key + ": not a duration: " + v);
     }
+  }
+
+  /** "on" (the default) or "off". */
+  static boolean onOff(Map<String, String> o, String key) {
+    String v = o.getOrDefault(key, "on");
+    if (!v.equals("on") && !v.equals("off")) throw new IllegalArgumentException("--" + key + ": on or off, not " + v);
+    return v.equals("on");
   }
 
   /** "1%" or "0.01"; 0 when absent. */

@@ -39,21 +39,62 @@ import java.util.function.Supplier;
  */
 public final class VerifyWorkload {
 
-  /** What to run. Sizes are bytes, rounded to whole blocks; fractions are 0..1. */
+  /**
+   * What to run. Sizes are bytes, rounded to whole blocks; fractions are 0..1. {@code portals}
+   * are further portals of the target after the URL's ({@code host:port}); {@code livenessTimeout}
+   * zero turns the liveness watch off; {@code portalDiscovery} asks the target for its portals
+   * (SendTargets) after login and after each failover; {@code sessionRecovery} false leaves a
+   * lost session lost (its commands fail) instead of logging in again — a failover run that must
+   * show ERL 2 continuation, not re-login, turns it off.
+   */
   public record Settings(IscsiUrl url, int erl, int connections, int queueDepth, Duration duration,
       Duration killConnectionEvery, double corruptDataDigest, double corruptHeaderDigest, int minSize, int maxSize,
-      long seed, long regionBytes) {
+      long seed, long regionBytes, List<String> portals, Duration livenessTimeout, boolean portalDiscovery,
+      boolean sessionRecovery) {
+
+    public Settings {
+      portals = List.copyOf(portals);
+    }
+
+    /** One portal, no liveness watch, no portal discovery. */
+    public Settings(IscsiUrl url, int erl, int connections, int queueDepth, Duration duration,
+        Duration killConnectionEvery, double corruptDataDigest, double corruptHeaderDigest, int minSize, int maxSize,
+        long seed, long regionBytes) {
+      this(url, erl, connections, queueDepth, duration, killConnectionEvery, corruptDataDigest, corruptHeaderDigest,
+          minSize, maxSize, seed, regionBytes, List.of(), Duration.ZERO, false, true);
+    }
+
+    /** These settings with further portals, a liveness timeout and portal discovery. */
+    public Settings withPortals(List<String> more, Duration liveness, boolean discovery) {
+      return new Settings(url, erl, connections, queueDepth, duration, killConnectionEvery, corruptDataDigest,
+          corruptHeaderDigest, minSize, maxSize, seed, regionBytes, more, liveness, discovery, sessionRecovery);
+    }
+
+    /** These settings with session recovery on or off. */
+    public Settings withSessionRecovery(boolean on) {
+      return new Settings(url, erl, connections, queueDepth, duration, killConnectionEvery, corruptDataDigest,
+          corruptHeaderDigest, minSize, maxSize, seed, regionBytes, portals, livenessTimeout, portalDiscovery, on);
+    }
   }
 
-  /** The outcome; {@link #toString()} is the one summary line. */
-  public record Result(long commands, long mismatches, long recoveries, long errors) {
+  /**
+   * The outcome; {@link #toString()} is the one summary line. {@code failovers} counts the
+   * recoveries that moved the session to another portal.
+   */
+  public record Result(long commands, long mismatches, long recoveries, long errors, long failovers) {
+
+    public Result(long commands, long mismatches, long recoveries, long errors) {
+      this(commands, mismatches, recoveries, errors, 0);
+    }
+
     public boolean ok() {
       return mismatches == 0 && errors == 0;
     }
 
     @Override
     public String toString() {
-      return "commands=" + commands + " mismatches=" + mismatches + " recoveries=" + recoveries + " errors=" + errors;
+      return "commands=" + commands + " mismatches=" + mismatches + " recoveries=" + recoveries + " errors=" + errors
+          + " failovers=" + failovers;
     }
   }
 
@@ -88,8 +129,11 @@ public final class VerifyWorkload {
         .setDataDigest(s.corruptDataDigest() > 0 ? "CRC32C" : "None,CRC32C")
         .setDefaultTime2Wait(0)
         .setMaxOutstandingR2t(4)
-        .setSessionRecovery(true)
-        .setCommandTimeoutMillis(30_000);
+        .setSessionRecovery(s.sessionRecovery())
+        .setCommandTimeoutMillis(30_000)
+        .setLivenessTimeoutMillis(s.livenessTimeout().toMillis())
+        .setPortalDiscovery(s.portalDiscovery());
+    for (String p : s.portals()) o.addPortal(p);
     o.setTransport(s.url().transport());
     o.setIserStyle(s.url().iserStyle());
     if (corrupt) {
@@ -132,7 +176,8 @@ public final class VerifyWorkload {
       Await.result(initiator.close());
     }
     Session ss = session;
-    return new Result(commands.get(), mismatches.get(), ss == null ? 0 : ss.recoveries(), errors.get());
+    return new Result(commands.get(), mismatches.get(), ss == null ? 0 : ss.recoveries(), errors.get(),
+        ss == null ? 0 : ss.failovers());
   }
 
   private FaultInjector.Fault fault(Pdu pdu, Random r) {

@@ -4,6 +4,7 @@ import io.spindle.initiator.Connection;
 import io.spindle.initiator.DiscoveredTarget;
 import io.spindle.initiator.InitiatorOptions;
 import io.spindle.initiator.IscsiInitiator;
+import io.spindle.initiator.LoginException;
 import io.spindle.initiator.Session;
 import io.spindle.iscsi.text.TextKeys.Pair;
 import io.vertx.core.Future;
@@ -88,11 +89,31 @@ public final class InitiatorImpl implements IscsiInitiator {
   }
 
   private Future<SessionImpl> loginSession(String host, int port, String targetName, long isid) {
-    SessionImpl.Connector connector = context -> open(context, host, port);
-    return open(host, port).compose(c -> c.onContext(() ->
-        new LoginExchange(c, options, LoginExchange.Request.leading(targetName, isid)).start()
-            .map(result -> new SessionImpl(c, connector, options, targetName, result))))
+    SessionImpl.Connector connector = (context, portal) -> open(context, portal.host(), portal.port());
+    List<Portals.Portal> list = new ArrayList<>();
+    list.add(new Portals.Portal(host, port));
+    if (targetName != null) for (String p : options.getPortals()) list.add(Portals.Portal.parse(p));
+    Portals portals = new Portals(list);
+    return leadingLogin(portals, portals.first(), new java.util.HashSet<>(), connector, targetName, isid)
         .compose(SessionImpl::openConnections);
+  }
+
+  /** The leading login, on each portal in turn until one answers (a dead first portal is not the end). */
+  private Future<SessionImpl> leadingLogin(Portals portals, Portals.Portal portal, java.util.Set<Portals.Portal> tried,
+      SessionImpl.Connector connector, String targetName, long isid) {
+    tried.add(portal);
+    return open(portal.host(), portal.port()).compose(c -> c.onContext(() ->
+        new LoginExchange(c, options, LoginExchange.Request.leading(targetName, isid)).start()
+            .map(result -> new SessionImpl(c, portal, connector, portals, options, targetName, result))))
+        .recover(err -> {
+          portals.failed(portal, System.nanoTime());
+          Portals.Portal next = portals.next(portal);
+          // An initiator error (RFC 7143 §11.13.5: authentication, authorization, no such target) is the same everywhere.
+          boolean refused = err instanceof LoginException le && le.statusClass() == LoginException.CLASS_INITIATOR_ERROR;
+          if (tried.contains(next) || refused) return Future.failedFuture(err);
+          log.info("login on {} failed ({}); trying {}", portal, err.getMessage(), next);
+          return leadingLogin(portals, next, tried, connector, targetName, isid);
+        });
   }
 
   @Override

@@ -1,39 +1,26 @@
 package io.spindle.initiator.impl;
 
 import io.netty.buffer.ByteBuf;
-import io.netty.buffer.CompositeByteBuf;
 import io.netty.buffer.PooledByteBufAllocator;
-import io.netty.buffer.Unpooled;
 import io.spindle.initiator.Cdbs;
 import io.spindle.initiator.Connection;
 import io.spindle.initiator.ConnectionClosedException;
 import io.spindle.initiator.InitiatorOptions;
-import io.spindle.initiator.IscsiInitiatorException;
 import io.spindle.initiator.NegotiatedParameters;
 import io.spindle.initiator.PduRejectedException;
 import io.spindle.initiator.PendingCommand;
 import io.spindle.initiator.RequestTimeoutException;
-import io.spindle.initiator.ScsiResponse;
 import io.spindle.initiator.Session;
-import io.spindle.initiator.TaskAbortedException;
 import io.spindle.iscsi.pdu.AsyncMessagePdu;
 import io.spindle.iscsi.pdu.DataInPdu;
 import io.spindle.iscsi.pdu.LogoutRequestPdu;
-import io.spindle.iscsi.pdu.LogoutResponsePdu;
 import io.spindle.iscsi.pdu.NopInPdu;
 import io.spindle.iscsi.pdu.NopOutPdu;
 import io.spindle.iscsi.pdu.Opcode;
 import io.spindle.iscsi.pdu.Pdu;
-import io.spindle.iscsi.pdu.R2tPdu;
 import io.spindle.iscsi.pdu.RejectPdu;
-import io.spindle.iscsi.pdu.ScsiResponsePdu;
 import io.spindle.iscsi.pdu.SnackRequestPdu;
 import io.spindle.iscsi.pdu.TargetPdu;
-import io.spindle.iscsi.pdu.TaskMgmtRequestPdu;
-import io.spindle.iscsi.pdu.TaskMgmtResponsePdu;
-import io.spindle.iscsi.pdu.TextRequestPdu;
-import io.spindle.iscsi.pdu.TextResponsePdu;
-import io.spindle.iscsi.text.TextKeys;
 import io.spindle.iscsi.text.TextKeys.Pair;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
@@ -44,7 +31,6 @@ import java.util.Comparator;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.TreeSet;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -57,11 +43,15 @@ import org.slf4j.LoggerFactory;
  * immediately without advancing CmdSN. Commands are spread over the connections round-robin and
  * keep allegiance to the one they were sent on; each connection has its own StatSN sequence.
  *
+ * <p>This class numbers, sends and receives; each exchange is its own class
+ * ({@link CommandExchange}, {@link TextExchange}, {@link TaskManagementExchange},
+ * {@link LogoutExchange}, {@link NopExchange}); a lost connection is {@link SessionRecovery}'s,
+ * which picks the portal to continue on from {@link Portals}.
+ *
  * <p>Error recovery (RFC 7143 §7): at ERL 1 and 2 digest errors and sequence gaps are answered
  * with SNACKs (see {@link ScsiTask}) and a Reject of a command for a data digest error with a
- * retry. At ERL 2 a lost connection is recovered inside the session after DefaultTime2Wait:
- * logout of the failed CID ("remove for recovery") on a live connection, or reinstatement of the
- * CID on a new one, then TASK REASSIGN of each of its tasks. When that is not possible and
+ * retry. At ERL 2 a lost connection is recovered inside the session after DefaultTime2Wait, on
+ * the next live portal when its own is gone. When that is not possible and
  * {@link InitiatorOptions#isSessionRecovery()} is on, the session logs in again with the same ISID
  * and re-issues its commands.
  */
@@ -69,34 +59,35 @@ final class SessionImpl implements Session {
 
   private static final Logger log = LoggerFactory.getLogger(SessionImpl.class);
   /** RFC 7143 §11.2.1: the reserved tag value. */
-  private static final int RESERVED_TAG = 0xffffffff;
+  static final int RESERVED_TAG = 0xffffffff;
   /** Times one command may be sent as a new task before its failure is reported. */
-  private static final int MAX_ATTEMPTS = 5;
-  private static final long RETRY_DELAY_MILLIS = 500;
+  static final int MAX_ATTEMPTS = 5;
 
-  /** Opens TCP connections to the session's portal on a given context. */
+  /** Opens connections (TCP or iSER) to a portal on a given context. */
   interface Connector {
-    Future<ConnectionImpl> open(ContextInternal context);
+    Future<ConnectionImpl> open(ContextInternal context, Portals.Portal portal);
   }
 
-  private final ContextInternal context;
-  private final Connector connector;
-  private final InitiatorOptions options;
-  private final String targetName;
-  private final long isid;
-  private volatile int tsih;
-  private volatile NegotiatedParameters params;
+  final ContextInternal context;
+  final Connector connector;
+  final InitiatorOptions options;
+  final String targetName;
+  final long isid;
+  final Portals portals;
+  final SessionRecovery recovery;
+  volatile int tsih;
+  volatile NegotiatedParameters params;
   private final AtomicInteger ittSource = new AtomicInteger(LoginExchange.LOGIN_ITT + 1);
-  private final Map<Integer, Exchange<?>> active = new HashMap<>();
+  final Map<Integer, Exchange<?>> active = new HashMap<>();
   private final ArrayDeque<Exchange<?>> waiting = new ArrayDeque<>();
   private final ArrayDeque<Exchange<?>> immediate = new ArrayDeque<>();
-  private final List<Link> links = new ArrayList<>();
+  final List<Link> links = new ArrayList<>();
   private volatile List<Connection> connectionsView = List.of();
   private volatile ConnectionImpl primary;
   private volatile int outstanding;
-  private final AtomicInteger recoveries = new AtomicInteger();
+  final AtomicInteger recoveries = new AtomicInteger();
   private int cmdSn;
-  private int expCmdSn;
+  int expCmdSn;
   /** Retry a gap command at most this often. */
   private static final long GAP_RETRY_NANOS = 500_000_000L;
   /** How often the gap watch looks at the target's ExpCmdSN (milliseconds). */
@@ -105,33 +96,36 @@ final class SessionImpl implements Session {
   private int watchedExpCmdSn;
   private boolean gapPingOut;
   private int maxCmdSn;
-  private int nextCid;
+  int nextCid;
   private int roundRobin;
   /** Logout or close asked by the user: connection losses are not recovered. */
-  private boolean ending;
+  boolean ending;
   /** A session re-login is under way: the links it closes are not recovered one by one. */
-  private boolean relogging;
-  private ConnectionClosedException closed;
+  boolean relogging;
+  ConnectionClosedException closed;
 
-  SessionImpl(ConnectionImpl connection, Connector connector, InitiatorOptions options, String targetName,
-      LoginExchange.Result login) {
+  SessionImpl(ConnectionImpl connection, Portals.Portal portal, Connector connector, Portals portals,
+      InitiatorOptions options, String targetName, LoginExchange.Result login) {
     this.context = connection.context();
     this.connector = connector;
     this.options = options;
     this.targetName = targetName;
     this.isid = login.isid();
+    this.portals = portals;
+    this.recovery = new SessionRecovery(this);
     adopt(login);
-    attach(connection, login);
+    attach(connection, login, portal);
     if (targetName != null && erl() >= 1) {
       context.owner().setPeriodic(GAP_WATCH_MILLIS, id -> {
         if (closed != null) context.owner().cancelTimer(id);
         else watchGap();
       });
     }
+    if (targetName != null) recovery.startLivenessWatch();
   }
 
   /** Session values of a leading login. RFC 7143 §4.2.2.1: the first command carries the login's CmdSN. */
-  private void adopt(LoginExchange.Result login) {
+  void adopt(LoginExchange.Result login) {
     this.tsih = login.tsih();
     this.params = login.parameters();
     this.cmdSn = login.cmdSn();
@@ -141,11 +135,11 @@ final class SessionImpl implements Session {
   }
 
   /** Takes over a logged-in connection: digests and our MaxRecvDataSegmentLength apply from now. */
-  private Link attach(ConnectionImpl connection, LoginExchange.Result login) {
+  Link attach(ConnectionImpl connection, LoginExchange.Result login, Portals.Portal portal) {
     NegotiatedParameters p = login.parameters();
     // RFC 7143 §13.1, §13.12: negotiated digests and data segment limits start after the login phase.
     connection.limits().digests(p.headerDigest(), p.dataDigest()).maxRecvDataSegmentLength(p.maxRecvDataSegmentLength());
-    Link l = new Link(connection, login.cid(), p, login.expStatSn());
+    Link l = new Link(this, connection, login.cid(), p, login.expStatSn(), portal);
     if (targetName != null) connection.faults(options.getFaultInjector());
     connection.listener(l);
     links.add(l);
@@ -153,7 +147,7 @@ final class SessionImpl implements Session {
     return l;
   }
 
-  private void updateView() {
+  void updateView() {
     List<Connection> view = new ArrayList<>();
     for (Link l : links) view.add(l.connection);
     connectionsView = List.copyOf(view);
@@ -162,44 +156,48 @@ final class SessionImpl implements Session {
 
   /**
    * Opens the further connections the session may have (RFC 7143 §13.2: up to the negotiated
-   * MaxConnections, and no more than the options ask for). A connection that fails to log in is
-   * logged and left out; the session works with the ones it has.
+   * MaxConnections, and no more than the options ask for), to the portal of the first one. A
+   * connection that fails to log in is logged and left out; the session works with the ones it
+   * has. Then, with {@link InitiatorOptions#isPortalDiscovery()}, asks the target for its portals.
    */
   Future<SessionImpl> openConnections() {
     Promise<SessionImpl> done = context.promise();
     context.runOnContext(v -> {
       int want = Math.min(params.maxConnections(), options.getMaxConnections()) - links.size();
-      if (targetName == null || want <= 0) {
+      if (targetName == null || links.isEmpty()) {
         done.complete(this);
         return;
       }
-      List<Future<Link>> all = new ArrayList<>();
-      for (int i = 0; i < want; i++) all.add(addConnection(nextCid++, null));
+      Portals.Portal on = links.get(0).portal;
+      List<Future<?>> all = new ArrayList<>();
+      for (int i = 0; i < want; i++) all.add(addConnection(nextCid++, null, on));
+      all.add(recovery.refreshPortals());
       Future.join(all).onComplete(ar -> done.complete(this));
     });
     return done.future();
   }
 
   /**
-   * Logs in a connection of this session (TSIH set): a new CID, or the CID of a failed connection
-   * to reinstate it (RFC 7143 §7.2.3: the target logs the old one out implicitly).
+   * Logs in a connection of this session (TSIH set) on {@code portal}: a new CID, or the CID of a
+   * failed connection to reinstate it (RFC 7143 §7.2.3: the target logs the old one out implicitly).
    */
-  private Future<Link> addConnection(int cid, Link failed) {
+  Future<Link> addConnection(int cid, Link failed, Portals.Portal portal) {
     NegotiatedParameters session = params;
     int expStatSn = failed == null ? 0 : failed.expStatSn;
-    return connector.open(context).compose(c -> new LoginExchange(c, options,
+    return connector.open(context, portal).compose(c -> new LoginExchange(c, options,
         new LoginExchange.Request(targetName, isid, tsih, cid, cmdSn, expStatSn, session)).start()
         .map(result -> {
           if (closed != null || relogging) {
             c.close();
             throw new ConnectionClosedException("session ended during the login of CID " + cid, null);
           }
-          Link l = attach(c, result);
-          log.info("{}: connection CID {} logged in{}", this, cid, failed == null ? "" : " (reinstated)");
+          Link l = attach(c, result, portal);
+          log.info("{}: connection CID {} logged in on {}{}", this, cid, portal, failed == null ? "" : " (reinstated)");
           pump();
           return l;
         }))
-        .onFailure(err -> log.warn("{}: login of connection CID {} failed: {}", this, cid, err.getMessage()));
+        .onFailure(err -> log.warn("{}: login of connection CID {} on {} failed: {}", this, cid, portal,
+            err.getMessage()));
   }
 
   // ---- public API ----
@@ -240,6 +238,11 @@ final class SessionImpl implements Session {
   }
 
   @Override
+  public int failovers() {
+    return recovery.failovers();
+  }
+
+  @Override
   public int outstanding() {
     return outstanding;
   }
@@ -254,25 +257,25 @@ final class SessionImpl implements Session {
       if (dataOut != null && dataOut.refCnt() > 0) dataOut.release();
       return new PendingCommand(itt, Future.failedFuture(e));
     }
-    return new PendingCommand(itt, onContext(() -> register(new Command(task))));
+    return new PendingCommand(itt, onContext(() -> register(new CommandExchange(this, task))));
   }
 
   @Override
   public Future<Void> nop() {
     int itt = nextItt();
-    return onContext(() -> register(new Nop(itt)));
+    return onContext(() -> register(new NopExchange(this, itt)));
   }
 
   @Override
   public Future<Integer> taskManagement(int function, int lun, int refItt) {
     int itt = nextItt();
-    return onContext(() -> register(new TaskManagement(itt, function, Cdbs.lun(lun), refItt)));
+    return onContext(() -> register(new TaskManagementExchange(this, itt, function, Cdbs.lun(lun), refItt)));
   }
 
   @Override
   public Future<List<Pair>> text(List<Pair> request) {
     int itt = nextItt();
-    return onContext(() -> register(new Text(itt, request)));
+    return onContext(() -> register(new TextExchange(this, itt, request)));
   }
 
   @Override
@@ -280,7 +283,7 @@ final class SessionImpl implements Session {
     int itt = nextItt();
     return onContext(() -> {
       ending = true;
-      return register(new Logout(itt, LogoutRequestPdu.CLOSE_SESSION, 0, null));
+      return register(new LogoutExchange(this, itt, LogoutRequestPdu.CLOSE_SESSION, 0, null));
     });
   }
 
@@ -310,16 +313,30 @@ final class SessionImpl implements Session {
     }
   }
 
-  private int nextItt() {
+  int nextItt() {
     while (true) {
       int itt = ittSource.getAndIncrement();
       if (itt != RESERVED_TAG && itt != LoginExchange.LOGIN_ITT) return itt;
     }
   }
 
+  /** The next CmdSN, taken at once (a Text continuation, RFC 7143 §11.10). */
+  int takeCmdSn() {
+    return cmdSn++;
+  }
+
+  /** The CmdSN the next command will carry; immediate requests carry it without taking it. */
+  int cmdSn() {
+    return cmdSn;
+  }
+
+  int erl() {
+    return params.errorRecoveryLevel();
+  }
+
   // ---- exchanges ----
 
-  private <T> Future<T> register(Exchange<T> e) {
+  <T> Future<T> register(Exchange<T> e) {
     if (closed != null) {
       e.release();
       return Future.failedFuture(new ConnectionClosedException("session is closed", closed));
@@ -335,7 +352,7 @@ final class SessionImpl implements Session {
    * inside the target's window (RFC 7143 §4.2.2.1), each on the next connection round-robin
    * unless it was bound to one.
    */
-  private void pump() {
+  void pump() {
     while (!immediate.isEmpty() && closed == null) {
       Exchange<?> e = immediate.peek();
       Link l = e.link != null ? (e.link.gone ? null : e.link) : pickLink();
@@ -361,7 +378,7 @@ final class SessionImpl implements Session {
     outstanding = active.size() + waiting.size() + immediate.size();
   }
 
-  private Link pickLink() {
+  Link pickLink() {
     int n = links.size();
     for (int i = 0; i < n; i++) {
       Link l = links.get(Math.floorMod(roundRobin++, n));
@@ -370,7 +387,7 @@ final class SessionImpl implements Session {
     return null;
   }
 
-  private void timeout(Exchange<?> e) {
+  void timeout(Exchange<?> e) {
     e.timer = -1;
     if (active.remove(e.itt, e) || waiting.remove(e) || immediate.remove(e)) {
       e.fail(new RequestTimeoutException(e + " got no answer within " + options.getCommandTimeoutMillis() + " ms"));
@@ -378,7 +395,7 @@ final class SessionImpl implements Session {
     }
   }
 
-  private void done(Exchange<?> e) {
+  void done(Exchange<?> e) {
     active.remove(e.itt, e);
     if (e.timer >= 0) context.owner().cancelTimer(e.timer);
     e.timer = -1;
@@ -386,122 +403,9 @@ final class SessionImpl implements Session {
     if (e.link != null && e.link.draining) logoutIfDrained(e.link);
   }
 
-  /** Something the initiator is waiting for, keyed by its Initiator Task Tag. */
-  private abstract class Exchange<T> {
-    final int itt;
-    final Promise<T> promise = context.promise();
-    long timer = -1;
-    /** The connection it has allegiance to (RFC 7143 §5.3.2), null while queued or orphaned. */
-    Link link;
-
-    Exchange(int itt) {
-      this.itt = itt;
-    }
-
-    /** True for requests that take a CmdSN and wait for the window. */
-    abstract boolean ordered();
-
-    abstract void start(int sn);
-
-    abstract void onPdu(TargetPdu pdu);
-
-    void succeed(T value) {
-      done(this);
-      promise.tryComplete(value);
-    }
-
-    void fail(Throwable cause) {
-      done(this);
-      release();
-      promise.tryFail(cause);
-    }
-
-    void release() {
-    }
-  }
-
-  private final class Command extends Exchange<ScsiResponse> {
-    final ScsiTask task;
-    /** When it was last retried for a CmdSN gap (System.nanoTime), 0 if never. */
-    long lastRetry;
-
-    Command(ScsiTask task) {
-      super(task.itt);
-      this.task = task;
-    }
-
-    @Override
-    boolean ordered() {
-      return true;
-    }
-
-    @Override
-    void start(int sn) {
-      send(task.start(sn, link.expStatSn, link.params));
-    }
-
-    /** RFC 7143 §7.2.1: a retry is the same command (ITT, CmdSN, data) on the same connection. */
-    void retry() {
-      task.reset();
-      send(task.start(task.cmdSn, link.expStatSn, link.params));
-    }
-
-    private void send(List<Pdu> pdus) {
-      // iSER (RFC 7145 §9.2): the connection registers the task's buffers for its STags first.
-      link.connection.prepareTask(task, task.unsolicitedLength());
-      link.sendAll(pdus);
-    }
-
-    @Override
-    void onPdu(TargetPdu pdu) {
-      List<Pdu> out = new ArrayList<>();
-      ScsiResponse r;
-      try {
-        if (pdu instanceof DataInPdu d) {
-          r = task.onDataIn(d, out);
-        } else if (pdu instanceof ScsiResponsePdu s) {
-          r = task.onResponse(s, out);
-        } else if (pdu instanceof R2tPdu r2t) {
-          task.onR2t(r2t, link.expStatSn, link.params, out);
-          r = null;
-        } else {
-          throw new ScsiTask.ProtocolViolation("unexpected " + pdu + " for a SCSI command");
-        }
-      } finally {
-        link.sendAll(out);
-      }
-      if (r == null) return;
-      if (isCrcError(r) && task.attempts < MAX_ATTEMPTS) {
-        // RFC 7143 §7.8: a task the target ended for a digest error is sent again as a new task.
-        log.info("{}: {} ended with a protocol service CRC error; sending it again", SessionImpl.this, this);
-        r.close();
-        reissue(this);
-        return;
-      }
-      task.release();
-      done(this);
-      if (!promise.tryComplete(r)) r.close();
-    }
-
-    @Override
-    void release() {
-      if (link != null) link.connection.taskDone(task.itt);
-      task.release();
-    }
-
-    @Override
-    public String toString() {
-      return "SCSI command ITT 0x" + Integer.toHexString(itt);
-    }
-  }
-
-  /** SPC-5: CHECK CONDITION, ABORTED COMMAND, 47h/05h PROTOCOL SERVICE CRC ERROR (RFC 7143 §7.1.4.1). */
-  private static boolean isCrcError(ScsiResponse r) {
-    return r.status() == ScsiResponse.CHECK_CONDITION && r.senseKey() == 0x0b && r.asc() == 0x47 && r.ascq() == 0x05;
-  }
 
   /** Sends a command again as a new task (new CmdSN), ahead of everything queued. */
-  private void reissue(Command c) {
+  void reissue(CommandExchange c) {
     recoveries.incrementAndGet();
     active.remove(c.itt, c);
     c.task.reset();
@@ -511,303 +415,41 @@ final class SessionImpl implements Session {
     pump();
   }
 
-  private final class Nop extends Exchange<Void> {
-    Nop(int itt) {
-      super(itt);
-    }
 
-    @Override
-    boolean ordered() {
-      return false;
-    }
-
-    @Override
-    void start(int sn) {
-      NopOutPdu nop = new NopOutPdu();
-      nop.immediate(true);
-      nop.itt(itt);
-      nop.ttt(RESERVED_TAG).cmdSn(sn).expStatSn(link.expStatSn);
-      link.write(nop);
-    }
-
-    @Override
-    void onPdu(TargetPdu pdu) {
-      if (!(pdu instanceof NopInPdu)) throw new ScsiTask.ProtocolViolation("unexpected " + pdu + " for a NOP-Out");
-      succeed(null);
-    }
-
-    @Override
-    public String toString() {
-      return "NOP-Out ITT 0x" + Integer.toHexString(itt);
-    }
-  }
-
-  private final class TaskManagement extends Exchange<Integer> {
-    final int function;
-    final long lun;
-    final int refItt;
-    int refCmdSn;
-    int expDataSn;
-
-    TaskManagement(int itt, int function, long lun, int refItt) {
-      super(itt);
-      this.function = function;
-      this.lun = lun;
-      this.refItt = refItt;
-    }
-
-    @Override
-    boolean ordered() {
-      return false;
-    }
-
-    @Override
-    void start(int sn) {
-      TaskMgmtRequestPdu tmf = new TaskMgmtRequestPdu();
-      tmf.immediate(true);
-      tmf.function(function).lun(lun).itt(itt);
-      boolean referenced = function == TaskMgmtRequestPdu.ABORT_TASK || function == TaskMgmtRequestPdu.TASK_REASSIGN;
-      tmf.referencedTaskTag(referenced ? refItt : RESERVED_TAG);
-      if (function == TaskMgmtRequestPdu.TASK_REASSIGN) {
-        // RFC 7143 §11.5.4, §11.5.6: RefCmdSN and ExpDataSN (the first Data-In not received) of the task.
-        tmf.refCmdSn(refCmdSn);
-        tmf.bhs().setInt(36, expDataSn);
-        // iSER (RFC 7145 §7.3): STags are per connection, so the TMF's iSER header advertises the
-        // task's buffers registered on this one; the target reads every byte it lacks again.
-        if (active.get(refItt) instanceof Command c) link.connection.prepareTask(c.task, 0);
+  /**
+   * Session recovery (RFC 7143 §7.1.4.3): every command goes back to the head of the queue, in
+   * CmdSN order, to be sent again as a new task; every other request fails with {@code cause}.
+   *
+   * @return how many commands were put back
+   */
+  int requeueAll(ConnectionClosedException cause) {
+    List<CommandExchange> commands = new ArrayList<>();
+    List<Exchange<?>> others = new ArrayList<>();
+    for (Exchange<?> e : active.values()) {
+      if (e instanceof CommandExchange c) {
+        commands.add(c);
       } else {
-        // RFC 7143 §11.5.4: RefCmdSN is the CmdSN of the referenced task (ABORT TASK).
-        Exchange<?> ref = active.get(refItt);
-        tmf.refCmdSn(function == TaskMgmtRequestPdu.ABORT_TASK && ref instanceof Command c ? c.task.cmdSn : sn);
-      }
-      tmf.cmdSn(sn).expStatSn(link.expStatSn);
-      link.write(tmf);
-    }
-
-    @Override
-    void onPdu(TargetPdu pdu) {
-      if (!(pdu instanceof TaskMgmtResponsePdu r)) {
-        throw new ScsiTask.ProtocolViolation("unexpected " + pdu + " for a task management request");
-      }
-      if (r.response() == TaskMgmtResponsePdu.FUNCTION_COMPLETE) abortLocally();
-      succeed(r.response());
-    }
-
-    /** SAM-5 §7: the tasks the function ended get no SCSI Response; their futures fail here. */
-    private void abortLocally() {
-      List<Command> affected = new ArrayList<>();
-      for (Exchange<?> e : active.values()) {
-        if (!(e instanceof Command c)) continue;
-        boolean hit;
-        switch (function) {
-          case TaskMgmtRequestPdu.ABORT_TASK:
-            hit = c.itt == refItt;
-            break;
-          case TaskMgmtRequestPdu.ABORT_TASK_SET:
-          case TaskMgmtRequestPdu.CLEAR_TASK_SET:
-          case TaskMgmtRequestPdu.LOGICAL_UNIT_RESET:
-            hit = c.task.lun == lun;
-            break;
-          case TaskMgmtRequestPdu.TARGET_WARM_RESET:
-          case TaskMgmtRequestPdu.TARGET_COLD_RESET:
-            hit = true;
-            break;
-          default:
-            hit = false;
-        }
-        if (hit) affected.add(c);
-      }
-      for (Command c : affected) {
-        c.fail(new TaskAbortedException(c + " ended by task management function " + function));
+        others.add(e);
       }
     }
-
-    @Override
-    public String toString() {
-      return "task management function " + function + " ITT 0x" + Integer.toHexString(itt);
+    for (Exchange<?> e : others) e.fail(cause);
+    commands.sort(Comparator.comparingInt((CommandExchange c) -> c.task.cmdSn - cmdSn));
+    for (int i = commands.size() - 1; i >= 0; i--) {
+      CommandExchange c = commands.get(i);
+      // Not limited by MAX_ATTEMPTS: a command need not have caused the loss; its timeout bounds it.
+      active.remove(c.itt, c);
+      c.task.reset();
+      c.task.attempts++;
+      c.link = null;
+      c.failover = null;
+      waiting.addFirst(c);
     }
-  }
-
-  private final class Text extends Exchange<List<Pair>> {
-    final List<Pair> request;
-    final CompositeByteBuf answer = Unpooled.compositeBuffer(Integer.MAX_VALUE);
-
-    Text(int itt, List<Pair> request) {
-      super(itt);
-      this.request = List.copyOf(request);
-    }
-
-    @Override
-    boolean ordered() {
-      return true;
-    }
-
-    @Override
-    void start(int sn) {
-      send(sn, RESERVED_TAG, TextKeys.encode(request));
-    }
-
-    private void send(int sn, int ttt, ByteBuf data) {
-      TextRequestPdu t = new TextRequestPdu();
-      t.finalBit(true);
-      t.itt(itt);
-      t.ttt(ttt).cmdSn(sn).expStatSn(link.expStatSn);
-      t.data(data);
-      link.write(t);
-    }
-
-    @Override
-    void onPdu(TargetPdu pdu) {
-      if (!(pdu instanceof TextResponsePdu r)) throw new ScsiTask.ProtocolViolation("unexpected " + pdu + " for Text");
-      answer.addComponent(true, r.data().retainedSlice());
-      if (r.continueBit() || !r.finalBit()) {
-        // RFC 7143 §11.11: an empty Text Request with the target's TTT asks for the rest.
-        // It takes the next CmdSN at once; a text exchange is never pipelined behind a closed window.
-        send(cmdSn++, r.ttt(), Unpooled.EMPTY_BUFFER);
-        return;
-      }
-      List<Pair> pairs;
-      try {
-        pairs = TextKeys.parse(answer);
-      } catch (TextKeys.MalformedTextException e) {
-        fail(new IscsiInitiatorException("malformed Text Response: " + e.getMessage()));
-        return;
-      }
-      release();
-      succeed(pairs);
-    }
-
-    @Override
-    void release() {
-      if (answer.refCnt() > 0) answer.release();
-    }
-
-    @Override
-    public String toString() {
-      return "Text ITT 0x" + Integer.toHexString(itt);
-    }
-  }
-
-  /** Logout (RFC 7143 §11.14): of the session, of one connection, or of a failed CID for recovery. */
-  private final class Logout extends Exchange<Void> {
-    final int reason;
-    final int cid;
-
-    Logout(int itt, int reason, int cid, Link on) {
-      super(itt);
-      this.reason = reason;
-      this.cid = cid;
-      this.link = on;
-    }
-
-    @Override
-    boolean ordered() {
-      return false;
-    }
-
-    @Override
-    void start(int sn) {
-      LogoutRequestPdu req = new LogoutRequestPdu();
-      req.immediate(true);
-      req.reasonCode(reason).itt(itt);
-      if (reason != LogoutRequestPdu.CLOSE_SESSION) req.cid(cid);
-      req.cmdSn(sn).expStatSn(link.expStatSn);
-      link.write(req);
-    }
-
-    @Override
-    void onPdu(TargetPdu pdu) {
-      if (!(pdu instanceof LogoutResponsePdu r)) {
-        throw new ScsiTask.ProtocolViolation("unexpected " + pdu + " for Logout");
-      }
-      done(this);
-      boolean ok = r.response() == LogoutResponsePdu.CLOSED
-          || (reason == LogoutRequestPdu.REMOVE_FOR_RECOVERY && r.response() == LogoutResponsePdu.CID_NOT_FOUND);
-      if (!ok) {
-        promise.tryFail(new IscsiInitiatorException("logout refused, response " + r.response()));
-        return;
-      }
-      if (reason == LogoutRequestPdu.REMOVE_FOR_RECOVERY) {
-        promise.tryComplete();
-        return;
-      }
-      // RFC 7143 §11.15: after the response the initiator closes the connection.
-      link.loggedOut = true;
-      if (reason == LogoutRequestPdu.CLOSE_SESSION) {
-        List<Future<Void>> all = new ArrayList<>();
-        for (Link l : new ArrayList<>(links)) all.add(l.connection.close());
-        Future.join(all).onComplete(ar -> promise.tryComplete());
-      } else {
-        link.connection.close().onComplete(ar -> promise.tryComplete());
-      }
-    }
-
-    @Override
-    public String toString() {
-      return "Logout (reason " + reason + ") ITT 0x" + Integer.toHexString(itt);
-    }
-  }
-
-  // ---- connections ----
-
-  /** One connection of the session: its StatSN sequence and what it may carry (RFC 7143 §4.2.2.2). */
-  final class Link implements ConnectionImpl.Listener {
-    final ConnectionImpl connection;
-    final int cid;
-    final NegotiatedParameters params;
-    int expStatSn;
-    /** StatSNs received beyond a gap (ERL >= 1). */
-    final TreeSet<Integer> ahead = new TreeSet<>(Sn::compare);
-    /** Every StatSN below this was received or asked for with a Status SNACK. */
-    int statSnackedTo;
-    /** The target asked for a logout: no new commands, logout once its tasks are done. */
-    boolean draining;
-    boolean loggedOut;
-    boolean gone;
-
-    Link(ConnectionImpl connection, int cid, NegotiatedParameters params, int expStatSn) {
-      this.connection = connection;
-      this.cid = cid;
-      this.params = params;
-      this.expStatSn = expStatSn;
-      this.statSnackedTo = expStatSn;
-    }
-
-    void write(Pdu pdu) {
-      connection.write(pdu);
-    }
-
-    /** Writes every PDU; ownership of all of them passes, even when one write throws. */
-    void sendAll(List<Pdu> pdus) {
-      int i = 0;
-      try {
-        for (; i < pdus.size(); i++) connection.write(pdus.get(i));
-      } finally {
-        for (i++; i < pdus.size(); i++) pdus.get(i).release();
-      }
-    }
-
-    @Override
-    public void onPdu(Pdu pdu) {
-      SessionImpl.this.onPdu(this, pdu);
-    }
-
-    @Override
-    public void onClosed(ConnectionClosedException cause) {
-      onLinkClosed(this, cause);
-    }
-
-    @Override
-    public String toString() {
-      return "CID " + cid;
-    }
+    outstanding = active.size() + waiting.size() + immediate.size();
+    return commands.size();
   }
 
   // ---- receive ----
 
-  private int erl() {
-    return params.errorRecoveryLevel();
-  }
 
   void onPdu(Link l, Pdu pdu) {
     if (!(pdu instanceof TargetPdu t)) {
@@ -839,7 +481,7 @@ final class SessionImpl implements Session {
     log.info("{} {}: data digest error in {}; asking for it again", this, l, t);
     if (t instanceof DataInPdu d) {
       Exchange<?> e = active.get(d.itt());
-      if (e instanceof Command c) {
+      if (e instanceof CommandExchange c) {
         List<Pdu> out = new ArrayList<>();
         c.task.onDataInLost(d.dataSn(), out);
         l.sendAll(out);
@@ -940,7 +582,7 @@ final class SessionImpl implements Session {
     }
     if (gapPingOut) return;
     gapPingOut = true;
-    register(new Nop(nextItt())).onComplete(ar -> {
+    register(new NopExchange(this, nextItt())).onComplete(ar -> {
       gapPingOut = false;
       if (ar.succeeded()) retryGap();
     });
@@ -955,7 +597,7 @@ final class SessionImpl implements Session {
     if (!Sn.lt(expCmdSn, cmdSn)) return;
     long now = System.nanoTime();
     for (Exchange<?> e : active.values()) {
-      if (e instanceof Command c && c.task.cmdSn == expCmdSn && c.link != null && !c.link.gone) {
+      if (e instanceof CommandExchange c && c.task.cmdSn == expCmdSn && c.link != null && !c.link.gone) {
         if (now - c.lastRetry < GAP_RETRY_NANOS) return;
         c.lastRetry = now;
         recoveries.incrementAndGet();
@@ -987,14 +629,14 @@ final class SessionImpl implements Session {
       if (erl() == 0) {
         throw new ScsiTask.ProtocolViolation("target rejected a PDU for a data digest error at ErrorRecoveryLevel 0");
       }
-      if (rejectedOpcode == Opcode.SCSI_COMMAND.code && e instanceof Command c && c.link == l) {
+      if (rejectedOpcode == Opcode.SCSI_COMMAND.code && e instanceof CommandExchange c && c.link == l) {
         recoveries.incrementAndGet();
         c.lastRetry = System.nanoTime(); // a target ping now would ask for it a second time
         c.retry();
       }
       return;
     }
-    if (rejectedOpcode == Opcode.SNACK_REQUEST.code && e instanceof Command c && options.isSessionRecovery()
+    if (rejectedOpcode == Opcode.SNACK_REQUEST.code && e instanceof CommandExchange c && options.isSessionRecovery()
         && c.task.attempts < MAX_ATTEMPTS) {
       // The target cannot resend what we asked for: start the command over as a new task.
       reissue(c);
@@ -1017,7 +659,7 @@ final class SessionImpl implements Session {
     }
   }
 
-  private void logoutIfDrained(Link l) {
+  void logoutIfDrained(Link l) {
     if (l.gone || l.loggedOut) return;
     for (Exchange<?> e : active.values()) {
       if (e.link == l) return;
@@ -1027,7 +669,7 @@ final class SessionImpl implements Session {
     for (Link o : links) if (o != l && !o.gone) last = false;
     if (last && !options.isSessionRecovery() && erl() < 2) ending = true;
     int reason = LogoutRequestPdu.CLOSE_CONNECTION;
-    Logout logout = new Logout(nextItt(), reason, l.cid, l);
+    LogoutExchange logout = new LogoutExchange(this, nextItt(), reason, l.cid, l);
     logout.timer = context.owner().setTimer(options.getCommandTimeoutMillis(), id -> timeout(logout));
     active.put(logout.itt, logout);
     logout.start(cmdSn);
@@ -1081,215 +723,8 @@ final class SessionImpl implements Session {
     return s;
   }
 
-  // ---- connection loss and recovery ----
 
-  private void onLinkClosed(Link l, ConnectionClosedException cause) {
-    l.gone = true;
-    links.remove(l);
-    updateView();
-    if (closed != null || relogging) return;
-    List<Command> orphans = new ArrayList<>();
-    List<Exchange<?>> others = new ArrayList<>();
-    for (Exchange<?> e : active.values()) {
-      if (e.link != l) continue;
-      if (e instanceof Command c) {
-        orphans.add(c);
-      } else if (!(e instanceof Logout && e.promise.future().isComplete())) {
-        others.add(e);
-      }
-    }
-    orphans.sort(Comparator.comparingInt((Command c) -> c.task.cmdSn - cmdSn));
-    if (ending || targetName == null) {
-      if (links.isEmpty()) {
-        failAll(cause);
-      } else {
-        for (Exchange<?> e : others) e.fail(cause);
-        for (Command c : orphans) c.fail(cause);
-      }
-      return;
-    }
-    for (Exchange<?> e : others) e.fail(cause);
-    if (l.loggedOut && orphans.isEmpty()) {
-      // A logout the target asked for: keep the connection count.
-      if (!links.isEmpty()) {
-        addConnection(nextCid++, null);
-      } else {
-        sessionRecovery(cause);
-      }
-      return;
-    }
-    for (Command c : orphans) c.link = null;
-    if (erl() >= 2) {
-      connectionRecovery(l, orphans, cause);
-    } else {
-      sessionRecovery(cause);
-    }
-  }
-
-  /**
-   * RFC 7143 §7.2.2, §7.2.3 (ERL 2): after DefaultTime2Wait, free the failed CID (logout with
-   * reason "remove the connection for recovery" on a live connection, or reinstatement of the CID
-   * on a new one), then TASK REASSIGN each of its tasks. The target keeps them for
-   * DefaultTime2Retain; past that the session recovery fallback applies.
-   */
-  private void connectionRecovery(Link failed, List<Command> orphans, ConnectionClosedException cause) {
-    recoveries.incrementAndGet();
-    long deadline = System.nanoTime() + (params.defaultTime2Wait() + params.defaultTime2Retain()) * 1_000_000_000L
-        + options.getLoginTimeoutMillis() * 1_000_000L;
-    log.info("{}: connection CID {} lost ({}); recovering {} task(s) after {} s", this, failed.cid,
-        cause.getMessage(), orphans.size(), params.defaultTime2Wait());
-    context.owner().setTimer(Math.max(1, params.defaultTime2Wait() * 1000L),
-        id -> recoverConnection(failed, orphans, deadline, cause));
-  }
-
-  private void recoverConnection(Link failed, List<Command> orphans, long deadline, ConnectionClosedException cause) {
-    if (closed != null || relogging) return;
-    Link other = pickLink();
-    Future<Link> ready;
-    if (other != null) {
-      Logout logout = new Logout(nextItt(), LogoutRequestPdu.REMOVE_FOR_RECOVERY, failed.cid, other);
-      ready = register(logout).map(v -> {
-        addConnection(nextCid++, null);
-        return other;
-      });
-    } else {
-      ready = addConnection(failed.cid, failed);
-    }
-    ready.onComplete(ar -> {
-      if (closed != null || relogging) return;
-      if (ar.succeeded()) {
-        for (Command c : orphans) reassign(ar.result(), c);
-      } else if (System.nanoTime() - deadline < 0) {
-        context.owner().setTimer(RETRY_DELAY_MILLIS, id -> recoverConnection(failed, orphans, deadline, cause));
-      } else if (options.isSessionRecovery()) {
-        sessionRecovery(cause);
-      } else {
-        for (Command c : orphans) c.fail(cause);
-        if (links.isEmpty()) failAll(cause);
-      }
-    });
-  }
-
-  /** A TASK REASSIGN that got no answer, tried again on a live connection (see {@link #reassign}). */
-  private void reassignLater(Command c) {
-    if (closed != null || relogging || active.get(c.itt) != c || c.link != null) return;
-    Link l = pickLink();
-    if (l == null) {
-      context.owner().setTimer(RETRY_DELAY_MILLIS, id -> reassignLater(c));
-      return;
-    }
-    reassign(l, c);
-  }
-
-  /** RFC 7143 §11.5.1 TASK REASSIGN: the task moves to {@code to}; if the target cannot, it starts over. */
-  private void reassign(Link to, Command c) {
-    if (active.get(c.itt) != c || c.link != null) return;
-    TaskManagement tmf = new TaskManagement(nextItt(), TaskMgmtRequestPdu.TASK_REASSIGN, c.task.lun, c.itt);
-    tmf.refCmdSn = c.task.cmdSn;
-    tmf.expDataSn = c.task.isRead() ? c.task.expDataSn() : 0;
-    tmf.link = to;
-    register(tmf).onComplete(ar -> {
-      if (active.get(c.itt) != c) return;
-      if (ar.succeeded() && ar.result() == TaskMgmtResponsePdu.FUNCTION_COMPLETE && !to.gone) {
-        c.link = to;
-        c.task.reassigned();
-        log.debug("{}: {} reassigned to CID {}", this, c, to.cid);
-      } else if (ar.succeeded() && ar.result() == TaskMgmtResponsePdu.TASK_DOES_NOT_EXIST && !to.gone) {
-        // The target never received the command (it was lost with the connection): send it again
-        // with the same ITT and CmdSN (RFC 7143 §6.2.1), which also fills the target's CmdSN gap.
-        log.debug("{}: {} unknown to the target; retrying it on CID {}", this, c, to.cid);
-        c.link = to;
-        c.retry();
-      } else if (ar.failed()) {
-        // No answer: the connection that carried the TASK REASSIGN was lost too. Whether the
-        // target holds the task is unknown, so it keeps its ITT and CmdSN — a new CmdSN would leave
-        // a hole that stalls every later command if the target never received it (RFC 7143
-        // §4.2.2.1) — and is reassigned again once a connection is up; its timeout bounds this.
-        log.debug("{}: {} not reassigned ({}); trying again on the next connection", this, c,
-            ar.cause().getMessage());
-        context.owner().setTimer(RETRY_DELAY_MILLIS, id -> reassignLater(c));
-      } else if (c.task.attempts < MAX_ATTEMPTS) {
-        log.info("{}: {} not reassigned ({}); sending it as a new task", this, c, "response " + ar.result());
-        to.connection.taskDone(c.itt); // iSER: the buffers the TMF advertised
-        reissue(c);
-      } else {
-        c.fail(new ConnectionClosedException(c + " could not be recovered", null));
-      }
-    });
-  }
-
-  /**
-   * Session recovery (RFC 7143 §7.1.4.3), the initiator's remedy at ERL 0 and 1 when
-   * {@link InitiatorOptions#isSessionRecovery()} is on: drop every connection, wait
-   * DefaultTime2Wait, log in again with the same ISID and TSIH 0 (the target reinstates, ending
-   * the old session's tasks, §6.3.5) and send every unfinished command again as a new task.
-   */
-  private void sessionRecovery(ConnectionClosedException cause) {
-    if (!options.isSessionRecovery()) {
-      failAll(cause);
-      return;
-    }
-    relogging = true;
-    recoveries.incrementAndGet();
-    for (Link l : new ArrayList<>(links)) {
-      l.gone = true;
-      l.connection.closeWith(cause);
-    }
-    links.clear();
-    updateView();
-    List<Command> commands = new ArrayList<>();
-    List<Exchange<?>> others = new ArrayList<>();
-    for (Exchange<?> e : active.values()) {
-      if (e instanceof Command c) {
-        commands.add(c);
-      } else {
-        others.add(e);
-      }
-    }
-    for (Exchange<?> e : others) e.fail(cause);
-    commands.sort(Comparator.comparingInt((Command c) -> c.task.cmdSn - cmdSn));
-    for (int i = commands.size() - 1; i >= 0; i--) {
-      Command c = commands.get(i);
-      // Not limited by MAX_ATTEMPTS: a command need not have caused the loss; its timeout bounds it.
-      active.remove(c.itt, c);
-      c.task.reset();
-      c.task.attempts++;
-      c.link = null;
-      waiting.addFirst(c);
-    }
-    outstanding = active.size() + waiting.size() + immediate.size();
-    long deadline = System.nanoTime() + (params.defaultTime2Wait() + params.defaultTime2Retain()) * 1_000_000_000L
-        + options.getLoginTimeoutMillis() * 1_000_000L;
-    log.info("{}: session lost ({}); logging in again after {} s to re-issue {} command(s)", this,
-        cause.getMessage(), params.defaultTime2Wait(), commands.size());
-    context.owner().setTimer(Math.max(1, params.defaultTime2Wait() * 1000L), id -> relogin(deadline, cause));
-  }
-
-  private void relogin(long deadline, ConnectionClosedException cause) {
-    if (closed != null) return;
-    connector.open(context)
-        .compose(c -> new LoginExchange(c, options, LoginExchange.Request.leading(targetName, isid)).start()
-            .map(result -> {
-              relogging = false;
-              adopt(result);
-              attach(c, result);
-              log.info("{}: logged in again", this);
-              return this;
-            }))
-        .onComplete(ar -> {
-          if (ar.succeeded()) {
-            pump();
-            openConnections();
-          } else if (System.nanoTime() - deadline < 0 && !ending) {
-            context.owner().setTimer(RETRY_DELAY_MILLIS, id -> relogin(deadline, cause));
-          } else {
-            relogging = false;
-            failAll(new ConnectionClosedException("session recovery failed: " + ar.cause().getMessage(), cause));
-          }
-        });
-  }
-
-  private void failAll(ConnectionClosedException cause) {
+  void failAll(ConnectionClosedException cause) {
     if (closed != null) return;
     closed = cause;
     List<Exchange<?>> all = new ArrayList<>(active.values());
@@ -1299,7 +734,7 @@ final class SessionImpl implements Session {
     waiting.clear();
     immediate.clear();
     for (Exchange<?> e : all) {
-      if (e instanceof Logout && e.promise.future().isComplete()) continue;
+      if (e instanceof LogoutExchange && e.promise.future().isComplete()) continue;
       e.fail(cause);
     }
     for (Link l : new ArrayList<>(links)) l.connection.closeWith(cause);

@@ -9,7 +9,7 @@ import io.spindle.scsi.impl.Cdb;
 import io.spindle.scsi.impl.CheckCondition;
 import io.spindle.scsi.impl.LogicalUnitImpl;
 import io.spindle.scsi.impl.Task;
-import io.spindle.scsi.impl.store.BackingStore;
+import io.spindle.scsi.spi.store.BackingStore;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import java.util.Map;
@@ -132,11 +132,7 @@ public final class SanitizeCommand {
     long size = store.size();
     if (pattern == null && lu.thinProvisioned()) {
       // BLOCK and CRYPTOGRAPHIC ERASE of a thin LU: deallocated blocks read as zeros.
-      t.<Void>blocking(() -> {
-        store.unmap(0, size);
-        store.flush();
-        return null;
-      }).onComplete(done);
+      store.discard(t.context(), 0, size).compose(v -> store.flush(t.context())).onComplete(done);
     } else {
       byte[] p = pattern == null ? new byte[lu.blockSize()] : pattern;
       ByteBuf buf = PooledByteBufAllocator.DEFAULT.directBuffer(CHUNK_BYTES);
@@ -156,17 +152,11 @@ public final class SanitizeCommand {
     long off = progress[0];
     long size = progress[1];
     if (off >= size) {
-      t.<Void>blocking(() -> {
-        store.flush();
-        return null;
-      }).onComplete(done);
+      store.flush(t.context()).onComplete(done);
       return;
     }
     int n = (int) Math.min(CHUNK_BYTES, size - off);
-    t.<Void>blocking(() -> {
-      store.write(buf.slice(0, n), off);
-      return null;
-    }).onComplete(ar -> {
+    store.write(t.context(), buf.slice(0, n), off, false).onComplete(ar -> {
       if (ar.failed()) {
         done.tryFail(ar.cause());
         return;

@@ -13,7 +13,7 @@ import io.spindle.scsi.impl.Cdb;
 import io.spindle.scsi.impl.CheckCondition;
 import io.spindle.scsi.impl.LogicalUnitImpl;
 import io.spindle.scsi.impl.Task;
-import io.spindle.scsi.impl.store.BackingStore;
+import io.spindle.scsi.spi.store.BackingStore;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 
@@ -182,31 +182,51 @@ public final class SbcCommands {
       return Future.succeededFuture(ScsiResult.good(null, 0));
     }
     if (n == 0) return Future.succeededFuture(ScsiResult.good(null, (int) (edtl - bytes)));
-    BackingStore store = lu.store();
-    long offset = lba * lu.blockSize();
     ByteBuf buf = PooledByteBufAllocator.DEFAULT.directBuffer(n);
-    if (!store.blocks()) {
-      // Inline, as Task.transfer would run it, without the future chain.
-      try {
-        store.read(buf, offset, n);
-      } catch (Exception e) {
-        buf.release();
-        return Future.failedFuture(e);
-      }
-      return Future.succeededFuture(ScsiResult.good(buf, (int) (edtl - bytes)));
-    }
-    if (store.tryRead(buf, offset, n)) return Future.succeededFuture(ScsiResult.good(buf, (int) (edtl - bytes)));
-    return t.transfer(() -> {
-      store.read(buf, offset, n);
-      return buf;
-    }).transform(ar -> {
-      if (ar.failed()) {
-        buf.release();
-        return Future.failedFuture(ar.cause());
-      }
-      return Future.succeededFuture(ScsiResult.good(buf, (int) (edtl - bytes)));
-    });
+    Future<Void> io = io(() -> lu.store().read(t.context(), buf, lba * lu.blockSize(), n));
+    // Inline stores (null, memory) and page-cache hits complete at once: no listener.
+    if (io.isComplete()) return readDone(io, buf, (int) (edtl - bytes));
+    return io.transform(ar -> readDone(ar.succeeded() ? Future.succeededFuture() : Future.failedFuture(ar.cause()),
+        buf, (int) (edtl - bytes)));
   }
+
+  private static Future<ScsiResult> readDone(Future<Void> io, ByteBuf buf, int residual) {
+    if (io.succeeded()) return Future.succeededFuture(ScsiResult.good(buf, residual));
+    buf.release();
+    return Future.failedFuture(io.cause());
+  }
+
+  /** The store's future, or the exception a store threw instead of failing it. */
+  private static <T> Future<T> io(java.util.function.Supplier<Future<T>> call) {
+    try {
+      return call.get();
+    } catch (RuntimeException e) {
+      return Future.failedFuture(e);
+    }
+  }
+
+  /**
+   * When {@code io} succeeds, {@code ok}'s result; {@code release} runs after either way. A
+   * completed {@code io} (inline stores) is finished here, without a listener.
+   */
+  private static Future<ScsiResult> finish(Future<Void> io, Runnable release,
+      java.util.function.Supplier<ScsiResult> ok) {
+    if (io.isComplete()) return done(io.succeeded(), io.cause(), release, ok);
+    return io.transform(ar -> done(ar.succeeded(), ar.cause(), release, ok));
+  }
+
+  private static Future<ScsiResult> done(boolean succeeded, Throwable cause, Runnable release,
+      java.util.function.Supplier<ScsiResult> ok) {
+    try {
+      return succeeded ? Future.succeededFuture(ok.get()) : Future.failedFuture(cause);
+    } catch (RuntimeException e) {
+      return Future.failedFuture(e);
+    } finally {
+      release.run();
+    }
+  }
+
+  private static final Runnable NOTHING = () -> { };
 
   static Future<ScsiResult> write(Task t, long lba, long blocks, boolean fua) {
     return write(t, lba, blocks, fua, lengthByte(t), false);
@@ -233,56 +253,28 @@ public final class SbcCommands {
     boolean force = fua || !lu.modePages().wce();
     if (exclusive) {
       return withRange(t, lba, n / bs, () -> then(t.command().dataOut(0, n),
-          data -> t.transfer(() -> store(lu, data, offset, force, residual, false))));
+          data -> store(t, data, offset, force, residual, false)));
     }
     // The range matters only once the data is here: a plain write holds nothing while it waits for
-    // Data-Out, and all of it that came as immediate data is written at once (then runs inline).
+    // Data-Out, and all of it that came as immediate data is written at once.
     return then(t.command().dataOut(0, n), data -> {
       if (!lu.tryBeginWrite()) {
         // An exclusive range (COMPARE AND WRITE, ...) is held or waited for: queue behind it.
-        return withRange(t, lba, n / bs, () -> t.transfer(() -> store(lu, data, offset, force, residual, false)));
+        return withRange(t, lba, n / bs, () -> store(t, data, offset, force, residual, false));
       }
-      ScsiResult now;
-      try {
-        now = writeNow(lu, data, offset, force, residual);
-      } catch (java.io.IOException e) {
-        return Future.failedFuture(e);
-      }
-      return now != null ? Future.succeededFuture(now)
-          : t.transfer(() -> store(lu, data, offset, force, residual, true));
+      return store(t, data, offset, force, residual, true);
     });
   }
 
-  /**
-   * A begun plain write done here, without the future chain or a worker round trip, when that
-   * cannot block: the store does not block at all (null, memory), or the kernel took the write
-   * into the page cache without waiting ({@link io.spindle.scsi.impl.store.BackingStore#tryWrite}).
-   * Null when the write must go to a storage worker after all.
-   */
-  private static ScsiResult writeNow(LogicalUnitImpl lu, ByteBuf data, long offset, boolean force, int residual)
-      throws java.io.IOException {
-    if (!lu.store().blocks()) return store(lu, data, offset, force, residual, true);
-    if (force || !lu.store().tryWrite(data, offset)) return null;
-    release(lu, data, true);
-    return ScsiResult.good(null, residual);
-  }
-
   /** The store part of a write; {@code begun} ends the plain write begun by {@code tryBeginWrite}. */
-  private static ScsiResult store(LogicalUnitImpl lu, ByteBuf data, long offset, boolean force, int residual,
-      boolean begun) throws java.io.IOException {
-    try {
-      lu.store().write(data, offset);
-      if (force) lu.store().flush();
-    } finally {
-      release(lu, data, begun);
-    }
-    return ScsiResult.good(null, residual);
-  }
-
-  /** The end of every write, done or failed: the data is released and a begun plain write ended. */
-  private static void release(LogicalUnitImpl lu, ByteBuf data, boolean begun) {
-    data.release();
-    if (begun) lu.endWrite();
+  private static Future<ScsiResult> store(Task t, ByteBuf data, long offset, boolean force, int residual,
+      boolean begun) {
+    LogicalUnitImpl lu = t.lu();
+    Future<Void> io = io(() -> lu.store().write(t.context(), data, offset, force));
+    return finish(io, () -> {
+      data.release();
+      if (begun) lu.endWrite();
+    }, () -> ScsiResult.good(null, residual));
   }
 
   /**
@@ -339,23 +331,22 @@ public final class SbcCommands {
     int n = (int) Math.min(expectBytes, t.command().hasDataOut() ? t.edtl() : 0) / bs * bs;
     int residual = (int) (t.edtl() - expectBytes);
     if (n == 0) return Future.succeededFuture(ScsiResult.good(null, residual));
-    long compareBlocks = bytchk == 1 ? n / bs : blocks;
+    int compareBlocks = (int) (bytchk == 1 ? n / bs : blocks);
     long offset = lba * bs;
-    return t.command().dataOut(0, n).compose(data -> t.blocking(() -> {
-      ByteBuf disk = PooledByteBufAllocator.DEFAULT.directBuffer(bs);
-      try {
-        for (long i = 0; i < compareBlocks; i++) {
-          disk.clear();
-          lu.store().read(disk, offset + i * bs, bs);
-          int base = bytchk == 1 ? (int) (i * bs) : 0;
-          compare(disk, data, data.readerIndex() + base, bs, i * bs);
-        }
-        return ScsiResult.good(null, residual);
-      } finally {
+    return t.command().dataOut(0, n).compose(data -> {
+      ByteBuf disk = PooledByteBufAllocator.DEFAULT.directBuffer(compareBlocks * bs);
+      Future<Void> io = io(() -> lu.store().read(t.context(), disk, offset, compareBlocks * bs));
+      return finish(io, () -> {
         disk.release();
         data.release();
-      }
-    }));
+      }, () -> {
+        for (int i = 0; i < compareBlocks; i++) {
+          int base = bytchk == 1 ? i * bs : 0;
+          compare(disk.slice(i * bs, bs), data, data.readerIndex() + base, bs, (long) i * bs);
+        }
+        return ScsiResult.good(null, residual);
+      });
+    });
   }
 
   /**
@@ -369,7 +360,10 @@ public final class SbcCommands {
     }
   }
 
-  /** COMPARE AND WRITE (SBC-4 5.3): compare then write, atomic against other writers. */
+  /**
+   * COMPARE AND WRITE (SBC-4 5.3): compare then write, atomic against other writers here (the
+   * range lock) and, for a shared store, in the store itself ({@code compareAndWrite}).
+   */
   public static Future<ScsiResult> compareAndWrite(Task t) {
     byte[] c = t.cdb();
     checkProtect(c);
@@ -390,20 +384,12 @@ public final class SbcCommands {
     if (!t.command().hasDataOut() || t.edtl() != 2 * half) throw CheckCondition.invalidCdbField(13, -1);
     long offset = lba * bs;
     boolean force = fua(c) || !lu.modePages().wce();
-    return withRange(t, lba, blocks, () -> t.command().dataOut(0, 2 * half).compose(data -> t.blocking(() -> {
-      ByteBuf disk = PooledByteBufAllocator.DEFAULT.directBuffer(half);
-      try {
-        lu.store().read(disk, offset, half);
-        int base = data.readerIndex();
-        compare(disk, data, base, half, 0);
-        lu.store().write(data.slice(base + half, half), offset);
-        if (force) lu.store().flush();
-        return t.good(2 * half);
-      } finally {
-        disk.release();
-        data.release();
-      }
-    })));
+    return withRange(t, lba, blocks, () -> t.command().dataOut(0, 2 * half).compose(data -> {
+      int base = data.readerIndex();
+      Future<Void> io = io(() -> lu.store().compareAndWrite(t.context(), data.slice(base, half),
+          data.slice(base + half, half), offset, force));
+      return finish(io, data::release, () -> t.good(2 * half));
+    }));
   }
 
   /** ORWRITE(16) (SBC-4 5.9): new = old OR data-out, under the range lock. */
@@ -422,22 +408,19 @@ public final class SbcCommands {
     if (n == 0) return Future.succeededFuture(ScsiResult.good(null, residual));
     long offset = lba * bs;
     boolean force = fua(c) || !lu.modePages().wce();
-    return withRange(t, lba, n / bs, () -> t.command().dataOut(0, n).compose(data -> t.blocking(() -> {
+    return withRange(t, lba, n / bs, () -> t.command().dataOut(0, n).compose(data -> {
       ByteBuf disk = PooledByteBufAllocator.DEFAULT.directBuffer(n);
-      try {
-        lu.store().read(disk, offset, n);
+      Future<Void> io = io(() -> lu.store().read(t.context(), disk, offset, n)).compose(v -> {
         int base = data.readerIndex();
         for (int j = 0; j < n; j++) disk.setByte(j, disk.getByte(j) | data.getByte(base + j));
-        lu.store().write(disk, offset);
-        if (force) lu.store().flush();
-        return ScsiResult.good(null, residual);
-      } finally {
+        return lu.store().write(t.context(), disk, offset, force);
+      });
+      return finish(io, () -> {
         disk.release();
         data.release();
-      }
-    })));
+      }, () -> ScsiResult.good(null, residual));
+    }));
   }
-
   public static Future<ScsiResult> writeSame10(Task t) {
     byte[] c = t.cdb();
     checkProtect(c);
@@ -474,47 +457,23 @@ public final class SbcCommands {
     long offset = lba * bs;
     boolean force = !lu.modePages().wce();
     if (ndob) {
-      return withRange(t, lba, count, () -> t.blocking(() -> {
-        lu.store().unmap(offset, count * bs);
-        if (force) lu.store().flush();
-        return t.good(0);
-      }));
+      return withRange(t, lba, count, () -> finish(discard(t, offset, count * bs, force), NOTHING, () -> t.good(0)));
     }
     if (!t.command().hasDataOut() || t.edtl() != bs) throw CheckCondition.invalidCdbField(lengthByte, -1);
     if (count == 0) return Future.succeededFuture(t.good(bs));
-    return withRange(t, lba, count, () -> t.command().dataOut(0, bs).compose(data -> t.blocking(() -> {
-      try {
-        BackingStore store = lu.store();
-        if (unmap) {
-          // SBC-3 5.43/5.44: with UNMAP set the blocks are deallocated, whatever the Data-Out
-          // block holds; they then read as zeros (LBPRZ), as libiscsi's WRITE SAME tests expect.
-          store.unmap(offset, count * bs);
-        } else {
-          replicate(store, data, offset, count, bs);
-        }
-        if (force) store.flush();
-        return t.good(bs);
-      } finally {
-        data.release();
-      }
-    })));
+    return withRange(t, lba, count, () -> t.command().dataOut(0, bs).compose(data -> {
+      // SBC-3 5.43/5.44: with UNMAP set the blocks are deallocated, whatever the Data-Out
+      // block holds; they then read as zeros (LBPRZ), as libiscsi's WRITE SAME tests expect.
+      Future<Void> io = unmap ? discard(t, offset, count * bs, force)
+          : io(() -> lu.store().writeSame(t.context(), data, offset, count * bs, force));
+      return finish(io, data::release, () -> t.good(bs));
+    }));
   }
 
-  private static void replicate(BackingStore store, ByteBuf block, long offset, long count, int bs)
-      throws java.io.IOException {
-    int perChunk = (int) Math.min(count, Math.max(1, (1 << 20) / bs));
-    ByteBuf chunk = PooledByteBufAllocator.DEFAULT.directBuffer(perChunk * bs);
-    try {
-      for (int i = 0; i < perChunk; i++) chunk.writeBytes(block, block.readerIndex(), bs);
-      long done = 0;
-      while (done < count) {
-        int n = (int) Math.min(perChunk, count - done);
-        store.write(chunk.slice(0, n * bs), offset + done * bs);
-        done += n;
-      }
-    } finally {
-      chunk.release();
-    }
+  /** Deallocates the range, then flushes when {@code force} (WCE=0). */
+  private static Future<Void> discard(Task t, long offset, long length, boolean force) {
+    Future<Void> io = io(() -> t.lu().store().discard(t.context(), offset, length));
+    return force ? io.compose(v -> t.lu().store().flush(t.context())) : io;
   }
 
   /** UNMAP (SBC-4 5.32). */
@@ -539,11 +498,10 @@ public final class SbcCommands {
         data.release();
       }
       if (ranges.length == 0) return Future.succeededFuture(t.good(length));
-      return t.blocking(() -> {
-        for (long[] r : ranges) lu.store().unmap(r[0] * bs, r[1] * bs);
-        if (!lu.modePages().wce()) lu.store().flush();
-        return t.good(length);
-      });
+      Future<Void> io = Future.succeededFuture();
+      for (long[] r : ranges) io = io.compose(v -> lu.store().discard(t.context(), r[0] * bs, r[1] * bs));
+      if (!lu.modePages().wce()) io = io.compose(v -> lu.store().flush(t.context()));
+      return finish(io, NOTHING, () -> t.good(length));
     });
   }
 
@@ -581,10 +539,7 @@ public final class SbcCommands {
   }
 
   private static Future<ScsiResult> flush(Task t) {
-    return t.blocking(() -> {
-      t.lu().store().flush();
-      return t.good(0);
-    });
+    return finish(io(() -> t.lu().store().flush(t.context())), NOTHING, () -> t.good(0));
   }
 
   /** PRE-FETCH(10/16) (SBC-4 5.10): nothing to stage; GOOD once the range is valid. */
@@ -646,24 +601,34 @@ public final class SbcCommands {
     if (alloc == 0) return Future.succeededFuture(t.good(0));
     int bs = lu.blockSize();
     int max = (int) Math.min(64, Math.max(1, (Math.min(alloc, 8 + 64 * 16) - 8) / 16));
-    return t.blocking(() -> {
-      BackingStore store = lu.store();
-      ByteBuf b = PooledByteBufAllocator.DEFAULT.directBuffer(8 + 16 * max);
-      b.writeInt(0).writeInt(0);
-      long at = lba;
-      for (int i = 0; i < max && at < lu.blocks(); i++) {
-        boolean mapped = !lu.thinProvisioned() || store.isMapped(at * bs, bs);
-        long endByte = mapped && !lu.thinProvisioned() ? store.size() : store.extentEnd(at * bs);
-        // A mapped run ends at the first block wholly in the hole; a hole ends before the
-        // first block that holds any data.
-        long end = mapped ? (endByte + bs - 1) / bs : endByte / bs;
-        end = Math.min(Math.max(end, at + 1), Math.min(lu.blocks(), at + 0xFFFFFFFFL));
-        b.writeLong(at).writeInt((int) (end - at)).writeByte(mapped ? 0 : 1).writeZero(3);
-        at = end;
+    ByteBuf b = PooledByteBufAllocator.DEFAULT.directBuffer(8 + 16 * max);
+    b.writeInt(0).writeInt(0);
+    return lbaStatus(t, b, lba, max).transform(ar -> {
+      if (ar.failed()) {
+        b.release();
+        return Future.failedFuture(ar.cause());
       }
       b.setInt(0, b.writerIndex() - 4);
       b.writerIndex((int) Math.min(b.writerIndex(), alloc));
-      return t.dataIn(b);
+      return Future.succeededFuture(t.dataIn(b));
+    });
+  }
+
+  /** Appends the descriptor of the run at {@code at}, then the next, up to {@code left} descriptors. */
+  private static Future<Void> lbaStatus(Task t, ByteBuf b, long at, int left) {
+    LogicalUnitImpl lu = t.lu();
+    if (left == 0 || at >= lu.blocks()) return Future.succeededFuture();
+    int bs = lu.blockSize();
+    Future<BackingStore.Extent> extent = lu.thinProvisioned()
+        ? io(() -> lu.store().extent(t.context(), at * bs, bs))
+        : Future.succeededFuture(new BackingStore.Extent(true, lu.blocks() * bs));
+    return extent.compose(e -> {
+      // A mapped run ends at the first block wholly in the hole; a hole ends before the
+      // first block that holds any data.
+      long end = e.mapped() ? (e.end() + bs - 1) / bs : e.end() / bs;
+      end = Math.min(Math.max(end, at + 1), Math.min(lu.blocks(), at + 0xFFFFFFFFL));
+      b.writeLong(at).writeInt((int) (end - at)).writeByte(e.mapped() ? 0 : 1).writeZero(3);
+      return lbaStatus(t, b, end, left - 1);
     });
   }
 

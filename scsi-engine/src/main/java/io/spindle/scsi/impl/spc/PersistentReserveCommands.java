@@ -45,6 +45,23 @@ public final class PersistentReserveCommands {
   }
 
   public static Future<ScsiResult> in(Task t) {
+    return current(t, () -> inNow(t));
+  }
+
+  public static Future<ScsiResult> out(Task t) {
+    return current(t, () -> outNow(t));
+  }
+
+  /**
+   * With a reservation store shared between gateways (an RBD image's metadata) the state is read
+   * before the command runs, so a PERSISTENT RESERVE command sees what another gateway saved.
+   */
+  private static Future<ScsiResult> current(Task t, java.util.function.Supplier<Future<ScsiResult>> command) {
+    if (!t.lu().reservationStore().shared()) return command.get();
+    return t.onContext(t.lu().refreshReservations(t.context())).compose(v -> command.get());
+  }
+
+  private static Future<ScsiResult> inNow(Task t) {
     byte[] c = t.cdb();
     int sa = c[1] & 0x1F;
     int alloc = u16(c, 7);
@@ -108,7 +125,7 @@ public final class PersistentReserveCommands {
     return tid;
   }
 
-  public static Future<ScsiResult> out(Task t) {
+  private static Future<ScsiResult> outNow(Task t) {
     byte[] c = t.cdb();
     int sa = c[1] & 0x1F;
     int scope = (c[2] & 0xF0) >>> 4;
@@ -131,10 +148,7 @@ public final class PersistentReserveCommands {
       }
       return serviceAction(t, lu, sa, type, param);
     }).compose(r -> r.status() == ScsiStatus.GOOD
-        ? t.blocking(() -> {
-          lu.persistReservations();
-          return r;
-        })
+        ? t.onContext(lu.persistReservations(t.context())).map(v -> r)
         : Future.succeededFuture(r));
   }
 

@@ -3,6 +3,10 @@ package io.spindle.scsi.impl.store;
 import com.sun.jna.LastErrorException;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.PooledByteBufAllocator;
+import io.spindle.scsi.spi.store.BlockingStore;
+import io.spindle.scsi.spi.store.ReservationStore;
+import io.spindle.scsi.spi.store.SpaceExhaustedException;
+import io.spindle.scsi.spi.store.StoreContext;
 import java.io.EOFException;
 import java.io.IOException;
 import java.io.RandomAccessFile;
@@ -21,7 +25,7 @@ import org.slf4j.LoggerFactory;
  * descriptor from {@code open(2)} for {@code fallocate(2)} and {@code lseek(2)} (see
  * {@link LinuxFiles}); without them UNMAP writes zeros and every block reports mapped.
  */
-public final class FileBackingStore implements BackingStore {
+public final class FileBackingStore implements BlockingStore {
 
   private static final Logger log = LoggerFactory.getLogger(FileBackingStore.class);
   private static final int ZERO_CHUNK = 1 << 20;
@@ -227,9 +231,32 @@ public final class FileBackingStore implements BackingStore {
   @Override
   public void write(ByteBuf src, long offset) throws IOException {
     long pos = offset;
-    for (ByteBuffer nio : src.nioBuffers(src.readerIndex(), src.readableBytes())) {
-      while (nio.hasRemaining()) pos += channel.write(nio, pos);
+    try {
+      for (ByteBuffer nio : src.nioBuffers(src.readerIndex(), src.readableBytes())) {
+        while (nio.hasRemaining()) pos += channel.write(nio, pos);
+      }
+    } catch (IOException e) {
+      throw spaceExhausted(e);
     }
+  }
+
+  /**
+   * A thin file whose file system is full fails a write with ENOSPC; the JDK reports it only as
+   * the strerror text. That is DATA PROTECT, SPACE ALLOCATION FAILED WRITE PROTECT (SBC-4
+   * 4.7.3.6.3), not a medium error: the blocks written before still read back.
+   */
+  private IOException spaceExhausted(IOException e) {
+    String m = e.getMessage();
+    if (m != null && m.contains("No space left on device")) {
+      return new SpaceExhaustedException(path + ": file system full (ENOSPC)", e);
+    }
+    return e;
+  }
+
+  /** APTPL state in {@code <path>.pr.json}, beside the image. */
+  @Override
+  public ReservationStore reservations(StoreContext ctx) {
+    return new FileReservationStore(Path.of(path + ".pr.json"), ctx);
   }
 
   @Override
@@ -266,7 +293,11 @@ public final class FileBackingStore implements BackingStore {
       while (pos < end) {
         int n = (int) Math.min(end - pos, zeros.capacity());
         ByteBuffer nio = zeros.nioBuffer(0, n);
-        while (nio.hasRemaining()) pos += channel.write(nio, pos);
+        try {
+          while (nio.hasRemaining()) pos += channel.write(nio, pos);
+        } catch (IOException e) {
+          throw spaceExhausted(e);
+        }
       }
     } finally {
       zeros.release();

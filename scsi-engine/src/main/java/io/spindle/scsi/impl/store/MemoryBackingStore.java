@@ -1,6 +1,7 @@
 package io.spindle.scsi.impl.store;
 
 import io.netty.buffer.ByteBuf;
+import io.spindle.scsi.spi.store.BlockingStore;
 import java.util.concurrent.atomic.AtomicReferenceArray;
 
 /**
@@ -8,7 +9,7 @@ import java.util.concurrent.atomic.AtomicReferenceArray;
  * Chunk slots are published atomically; concurrent writers to the same bytes race as they
  * would on a disk (the task set orders commands where SAM-5 requires it).
  */
-public final class MemoryBackingStore implements BackingStore {
+public final class MemoryBackingStore implements BlockingStore {
 
   static final int CHUNK_SHIFT = 16;
   static final int CHUNK_SIZE = 1 << CHUNK_SHIFT;

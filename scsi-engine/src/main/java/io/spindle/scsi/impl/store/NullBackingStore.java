@@ -1,9 +1,10 @@
 package io.spindle.scsi.impl.store;
 
 import io.netty.buffer.ByteBuf;
+import io.spindle.scsi.spi.store.BlockingStore;
 
 /** Discards writes and reads zeros: measures the protocol path without storage. */
-public final class NullBackingStore implements BackingStore {
+public final class NullBackingStore implements BlockingStore {
 
   private final long size;
 

@@ -253,16 +253,15 @@ public final class ExtendedCopyCommand {
     long dstLba = g.destinationLba() + first;
     int bs = s.source().blockSize();
     int bytes = blocks * bs;
-    Future<Void> done = s.destination().lockRange(dstLba, blocks).compose(release -> t.<Void>blocking(() -> {
+    Future<Void> done = s.destination().lockRange(dstLba, blocks).compose(release -> {
       ByteBuf buf = PooledByteBufAllocator.DEFAULT.directBuffer(bytes);
-      try {
-        s.source().store().read(buf, srcLba * bs, bytes);
-        s.destination().store().write(buf, dstLba * bs);
-      } finally {
-        buf.release();
-      }
-      return null;
-    }).andThen(ar -> release.run()));
+      return s.source().store().read(t.context(), buf, srcLba * bs, bytes)
+          .compose(v -> s.destination().store().write(t.context(), buf, dstLba * bs, false))
+          .andThen(ar -> {
+            buf.release();
+            release.run();
+          });
+    });
     return t.onContext(done).compose(v -> {
       e.bytesCopied += bytes;
       return chunk(t, s, e, chunkBlocks, chunks, k + 1, backwards);

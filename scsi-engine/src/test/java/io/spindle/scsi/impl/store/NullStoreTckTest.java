@@ -1,0 +1,18 @@
+package io.spindle.scsi.impl.store;
+
+import io.spindle.scsi.LunOptions;
+import io.spindle.scsi.spi.store.tck.BackingStoreTck;
+
+/** The backing-store TCK on {@code "backing": "null"}: writes vanish, every read is zeros. */
+class NullStoreTckTest extends BackingStoreTck {
+
+  @Override
+  protected LunOptions lun(long size) {
+    return LunOptions.memory(size).backing("null");
+  }
+
+  @Override
+  protected boolean keepsData() {
+    return false;
+  }
+}
