@@ -152,7 +152,7 @@ if [ "${LI_ONLY:-}" != logouts ]; then
   step "sg_inq over iscsi_tcp on the iSER portal" 60 identity &&
   step "logout of iscsi_tcp on the iSER portal" 60 logout
 fi
-IFACE=iser
+IFACE=iser PORTAL=10.0.2.2:$ISER_PORT
 step "soft-iWARP siw0 on eth0, ib_iser loaded" 60 siw && {
   [ "${LI_ONLY:-}" = logouts ] || suite "ib_iser/siw" iser "$ISER_PORT"
   IFACE=iser PORTAL=10.0.2.2:$ISER_PORT
