@@ -361,7 +361,7 @@ def prepare_rbd(a):
         rbd = ["rbd", "-c", a.ceph_conf]
         subprocess.run(rbd + ["rm", "--no-progress", "rbd/" + image], capture_output=True)
         subprocess.run(rbd + ["create", "--size", a.rbd_size, "rbd/" + image], check=True)
-        subprocess.run(rbd + ["bench", "--no-progress", "--io-type", "write", "--io-pattern", "seq", "--io-size",
+        subprocess.run(rbd + ["bench", "--io-type", "write", "--io-pattern", "seq", "--io-size",
                               "4M", "--io-total", a.rbd_size, "rbd/" + image], check=True, capture_output=True)
     log(f"rbd images {', '.join(RBD_IMAGES.values())} of {a.rbd_size} written")
 
@@ -398,11 +398,11 @@ def prepare_files(a):
 
 def benchmark(a):
     prepare_files(a)
-    servers = [Spindle(a).start(), Tgt(a).start()]
-    mem_idle = {s.name: memory_kib(s.pid) for s in servers}
     luns = [l for l in ("file", "null", "rbd") if l in a.luns.split(",")]
     if "rbd" in luns:
         prepare_rbd(a)
+    servers = [Spindle(a).start(), Tgt(a).start()]
+    mem_idle = {s.name: memory_kib(s.pid) for s in servers}
     load0 = loadavg()
     t_start = time.monotonic()
 

@@ -42,157 +42,10 @@ while [ $# -gt 0 ]; do
 done
 case $MODE in kill|stop|both) ;; *) echo "--mode: kill, stop or both" >&2; exit 2 ;; esac
 
-JAVA=${JAVA:-java}
-SPINDLE_JAR=${SPINDLE_JAR:-$ROOT/server/target/spindle.jar}
-INITIATOR_JAR=${INITIATOR_JAR:-$ROOT/ops/initiator/target/spindle-initiator.jar}
-NODE_JAVA_OPTS=${NODE_JAVA_OPTS:--Xms64m -Xmx384m -XX:+UseSerialGC}
-for j in "$SPINDLE_JAR" "$INITIATOR_JAR"; do
-  [ -f "$j" ] || { echo "missing $j (build: mvn -o -q -pl server,ops/initiator -am package -DskipTests)" >&2; exit 2; }
-done
+. "$ROOT/ops/cluster-test/lib.sh"
 
-TARGET=iqn.2026-12.io.spindle:cluster
-PORT=21260        # iSCSI portal of every node
-HZ_PORT=21701     # Hazelcast member port of every node
-WORK=${CLUSTER_TEST_DIR:-$(mktemp -d /tmp/ci-cluster.XXXXXX)}
-mkdir -p "$WORK"
-NODES="1 2 3"
-declare -A IP PID
-INI_IP=""
-USE_NS=0
-FAILED=0
-
-now() { date +%T.%3N; }
-say() { echo "$(now) $*"; }
-check() { # check NAME CONDITION-RESULT(0|1) DETAIL
-  if [ "$2" = 0 ]; then echo "CHECK PASS $1: $3"; else echo "CHECK FAIL $1: $3"; FAILED=1; fi
-}
-nsexec() { # nsexec K|ini CMD...: run CMD in that node's (or the initiator's) namespace
-  local who=$1; shift
-  if [ "$USE_NS" = 1 ]; then
-    if [ "$who" = ini ]; then ip netns exec ci-ini "$@"; else ip netns exec "ci-n$who" "$@"; fi
-  else
-    "$@"
-  fi
-}
-
-spawn() { # spawn K|ini CMD... &: like nsexec, but exec'd, so $! is the process itself (kill -9 hits the JVM)
-  local who=$1; shift
-  if [ "$USE_NS" = 1 ]; then
-    # ip netns exec execs the command after entering the namespace: the same process.
-    if [ "$who" = ini ]; then exec ip netns exec ci-ini "$@"; else exec ip netns exec "ci-n$who" "$@"; fi
-  else
-    exec "$@"
-  fi
-}
-
-# ---- network: ci-hub holds the bridge ci-br0; ci-n1..3 and ci-ini hang off it by veth ----
-netns_up() {
-  ip netns add ci-hub || return 1
-  ip -n ci-hub link add ci-br0 type bridge || return 1
-  ip -n ci-hub link set ci-br0 up && ip -n ci-hub link set lo up || return 1
-  local n addr
-  for n in n1 n2 n3 ini; do
-    case $n in n1) addr=10.77.0.11 ;; n2) addr=10.77.0.12 ;; n3) addr=10.77.0.13 ;; ini) addr=10.77.0.10 ;; esac
-    ip netns add "ci-$n" || return 1
-    ip -n ci-hub link add "ci-$n-h" type veth peer name "ci-$n-e" netns "ci-$n" || return 1
-    ip -n ci-hub link set "ci-$n-h" master ci-br0 up || return 1
-    ip -n "ci-$n" link set lo up || return 1
-    ip -n "ci-$n" addr add "$addr/24" dev "ci-$n-e" || return 1
-    ip -n "ci-$n" link set "ci-$n-e" up || return 1
-  done
-}
-netns_down() {
-  local n
-  for n in ini n3 n2 n1 hub; do ip netns del "ci-$n" 2>/dev/null; done
-}
-
-cleanup() {
-  local k
-  for k in $NODES; do
-    if [ -n "${PID[$k]:-}" ]; then kill -CONT "${PID[$k]}" 2>/dev/null; kill -9 "${PID[$k]}" 2>/dev/null; fi
-  done
-  [ -n "${VERIFY_PID:-}" ] && kill -9 "$VERIFY_PID" 2>/dev/null
-  wait 2>/dev/null
-  [ "$USE_NS" = 1 ] && netns_down
-  if [ "$KEEP" = 1 ] || [ "$FAILED" = 1 ]; then echo "work directory kept: $WORK"; else rm -rf "$WORK"; fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-if [ "$NETNS" = auto ] && [ "$(id -u)" = 0 ] && command -v ip >/dev/null; then
-  netns_down
-  if netns_up 2>"$WORK/netns.err"; then
-    USE_NS=1
-  else
-    echo "netns: cannot make network namespaces ($(tr '\n' ' ' <"$WORK/netns.err")); using 127.0.0.11-13"
-    netns_down
-  fi
-elif [ "$NETNS" = auto ]; then
-  echo "netns: not root or no ip(8): cannot make network namespaces; using 127.0.0.11-13"
-fi
-if [ "$USE_NS" = 1 ]; then
-  IP[1]=10.77.0.11 IP[2]=10.77.0.12 IP[3]=10.77.0.13 INI_IP=10.77.0.10
-  echo "netns: nodes in ci-n1..3 (10.77.0.11-13) on bridge ci-br0 (namespace ci-hub), initiator in ci-ini (10.77.0.10)"
-else
-  IP[1]=127.0.0.11 IP[2]=127.0.0.12 IP[3]=127.0.0.13 INI_IP=127.0.0.1
-fi
-
-# ---- node configs: the agreed "cluster" section, one shared backing file ----
-MEMBERS="\"${IP[1]}:$HZ_PORT\", \"${IP[2]}:$HZ_PORT\", \"${IP[3]}:$HZ_PORT\""
-for k in $NODES; do
-  cat >"$WORK/node$k.json" <<EOF
-{
-  "portals": [ { "address": "${IP[$k]}:$PORT", "transport": "tcp", "portalGroupTag": 1 } ],
-  "targets": [ {
-    "name": "$TARGET", "acl": "any",
-    "luns": [
-      { "lun": 0, "backing": "file", "path": "$WORK/lun0.img", "size": "256M" },
-      { "lun": 1, "backing": "memory", "size": "16M" }
-    ] } ],
-  "storage": { "allowedDirectories": [ "$WORK" ] },
-  "negotiation": { "errorRecoveryLevel": 2, "defaultTime2Wait": 1, "defaultTime2Retain": 20, "maxConnections": 1 }$(
-  [ "$CLUSTER" = 1 ] && printf ',\n  "cluster": {\n    "name": "spindle-ci", "node": "node-%s", "address": "%s:%s",\n    "members": [ %s ], "eventBusAddress": "%s:0"\n  }' \
-    "$k" "${IP[$k]}" "$HZ_PORT" "$MEMBERS" "${IP[$k]}")
-}
-EOF
-done
+for k in $NODES; do write_config "$k" "$WORK/lun0.img" "$CLUSTER"; done
 [ "$CLUSTER" = 1 ] || echo "control run: standalone nodes, no cluster section - the failover checks are expected to FAIL"
-
-portal_up() { # portal_up K: the node's portal accepts connections (from the initiator's namespace)
-  nsexec ini timeout 2 bash -c "exec 3<>/dev/tcp/${IP[$1]}/$PORT" 2>/dev/null
-}
-start_node() {
-  local k=$1
-  echo "---- start $(now)" >>"$WORK/node$k.log"
-  spawn "$k" $JAVA $NODE_JAVA_OPTS -jar "$SPINDLE_JAR" --config "$WORK/node$k.json" >>"$WORK/node$k.log" 2>&1 &
-  PID[$k]=$!
-}
-wait_node() { # wait_node K SECONDS: 0 when its portal is up, 1 when it exited, 2 on timeout
-  local k=$1 end=$((SECONDS + $2))
-  while [ $SECONDS -lt $end ]; do
-    kill -0 "${PID[$k]}" 2>/dev/null || return 1
-    portal_up "$k" && return 0
-    sleep 0.5
-  done
-  return 2
-}
-serving() { # the node (1-3) with an established iSCSI connection from the initiator, else empty
-  local k
-  for k in $NODES; do
-    # The JVM's sockets are dual-stack: ss shows [::ffff:10.77.0.11]:21260.
-    if nsexec "$k" ss -Htn state established "( sport = :$PORT )" 2>/dev/null | grep -qE "${IP[$k]//./\\.}\]?:$PORT "; then
-      echo "$k"; return
-    fi
-  done
-}
-ini() { nsexec ini $JAVA -Xmx512m -jar "$INITIATOR_JAR" "$@"; }
-sendtargets() { # sendtargets K: the portals node K reports, sorted, space separated
-  ini discover "iscsi://${IP[$1]}:$PORT" 2>/dev/null | awk '{print $2}' | sort | tr '\n' ' '
-}
-expected_portals() { local k s=""; for k in "$@"; do s+="${IP[$k]}:$PORT,1 "; done; echo "$s"; }
-members_seen() { # members_seen K N: node K's log shows an N-member cluster
-  grep -aE "Members \{size:$2," "$WORK/node$1.log" | tail -1 | grep -q .
-}
 
 # ---- preflight: does this server build take a "cluster" section at all? ----
 say "starting node 1 (${IP[1]})"
@@ -237,9 +90,10 @@ echo "sendtargets node-1 after node-3 came back: $got"
 [ "$got" = "$ALL" ]; check "sendtargets-rejoin" $? "expected $ALL"
 
 # A short session on LUN 1 (memory) of node K: prints its TSIH (cluster-unique while it lives).
+# Another initiator name: the same name and ISID would reinstate (end) the workload's session (RFC 7143 §6.3.5).
 probe_tsih() {
-  ini verify "iscsi://${IP[$1]}:$PORT/$TARGET/1" --duration 1s --queue-depth 1 --max-size 4k --region 1m \
-    --sendtargets off 2>&1 | sed -n 's/^logged in: TSIH \([0-9]*\),.*/\1/p' | head -1
+  ini verify "iscsi://${IP[$1]}:$PORT/$TARGET/1" --initiator-name iqn.2026-12.io.spindle:probe --duration 1s \
+    --queue-depth 1 --max-size 4k --region 1m --sendtargets off 2>&1 | sed -n 's/^logged in: TSIH \([0-9]*\),.*/\1/p' | head -1
 }
 
 # ---- the failover runs ----
@@ -248,18 +102,25 @@ run() { # run kill|stop
   say "verify ($mode): ERL 2, QD $QD, 512 B-1 MiB, ${DURATION}s, a fault every ${EVERY}s"
   spawn ini $JAVA -Xmx768m -jar "$INITIATOR_JAR" verify "iscsi://${IP[1]}:$PORT/$TARGET/0" -v --erl 2 \
     --queue-depth "$QD" --min-size 512 --max-size 1m --duration "${DURATION}s" --region 64m --seed 16 \
-    --portal "${IP[2]}:$PORT" --portal "${IP[3]}:$PORT" --liveness-timeout 3s --session-recovery off \
+    --portal "${IP[2]}:$PORT" --portal "${IP[3]}:$PORT" --liveness-timeout 5s --session-recovery off \
     >"$out" 2>"$log" &
   VERIFY_PID=$!
   local end=$((SECONDS + DURATION)) tsihs=""
   until grep -q "^logged in: TSIH" "$log" 2>/dev/null || ! kill -0 $VERIFY_PID 2>/dev/null; do sleep 0.2; done
   tsih=$(sed -n 's/^logged in: TSIH \([0-9]*\),.*/\1/p' "$log" | head -1)
   say "session TSIH $tsih"
-  while [ $((SECONDS + EVERY)) -lt $end ] && kill -0 $VERIFY_PID 2>/dev/null; do
+  while kill -0 $VERIFY_PID 2>/dev/null; do
+    # A restarted node must be back in the cluster first: killing the last node that holds the
+    # session's state is not a failover test.
+    local w0=$SECONDS
+    all_ready 150 || say "not every node is back after 150 s"
+    [ $((SECONDS - w0)) -gt 1 ] && say "every node up and joined ($((SECONDS - w0)) s)"
+    [ $((SECONDS + EVERY)) -lt $end ] || break
     sleep "$EVERY"
     k=$(serving)
     if [ -z "$k" ]; then say "no node serves the session right now; no fault this round"; continue; fi
     faults=$((faults + 1))
+    t0=$(date +%s%N)
     if [ "$mode" = kill ]; then
       say "FAULT $faults: kill -9 node-$k (${IP[$k]}, pid ${PID[$k]}), the node serving the session"
       kill -9 "${PID[$k]}"; wait "${PID[$k]}" 2>/dev/null
@@ -268,17 +129,19 @@ run() { # run kill|stop
     else
       say "FAULT $faults: SIGSTOP node-$k (${IP[$k]}, pid ${PID[$k]}), the node serving the session"
       kill -STOP "${PID[$k]}"
-      t0=$SECONDS
-      local now_k=""
-      while [ $((SECONDS - t0)) -lt 60 ]; do now_k=$(serving); [ -n "$now_k" ] && [ "$now_k" != "$k" ] && break; sleep 0.2; done
-      say "node-${now_k:-none} serves the session now; SIGCONT node-$k"
+    fi
+    local now_k="" waited=0
+    # Another node: a stopped node's socket can stay ESTABLISHED (its kernel never got our FIN).
+    while [ $waited -lt 300 ]; do now_k=$(serving "$k"); [ -n "$now_k" ] && break; sleep 0.2; waited=$((waited + 1)); done
+    say "node-${now_k:-none} serves the session, $(( ($(date +%s%N) - t0) / 1000000 )) ms after the fault"
+    if [ "$mode" = stop ]; then
+      say "SIGCONT node-$k"
       kill -CONT "${PID[$k]}"
     fi
     # A new session on the node now serving: its TSIH must differ from the live session's.
-    local now_serving; now_serving=$(serving)
-    if [ -n "$now_serving" ]; then
-      local p; p=$(probe_tsih "$now_serving"); tsihs+="$p "
-      say "probe session on node-$now_serving: TSIH ${p:-none}"
+    if [ -n "$now_k" ]; then
+      local p; p=$(probe_tsih "$now_k"); tsihs+="$p "
+      say "probe session on node-$now_k: TSIH ${p:-none}"
     fi
   done
   wait $VERIFY_PID; local rc=$?; VERIFY_PID=""
@@ -296,7 +159,7 @@ run() { # run kill|stop
   [ "$failovers_logged" -ge "$faults" ] && [ "$relogins" = 0 ]
   check "verify-$mode-continuation" $? "one failover line per fault ($failovers_logged >= $faults), no session re-login ($relogins)"
   local same=0 p; for p in $tsihs; do [ "$p" = "$tsih" ] && same=1; done
-  [ -n "$tsih" ] && [ $same = 0 ]
+  [ -n "$tsih" ] && [ -n "${tsihs// /}" ] && [ $same = 0 ]
   check "tsih-$mode-not-reused" $? "live session TSIH ${tsih:-?}; new sessions got: ${tsihs:-none}"
 }
 

@@ -54,6 +54,8 @@ final class FakeTarget {
   private final NetServer server;
   private final Script script;
   final List<Conn> connections = new java.util.concurrent.CopyOnWriteArrayList<>();
+  /** Connections the initiator reset (TCP RST) rather than closed. */
+  final java.util.concurrent.atomic.AtomicInteger resets = new java.util.concurrent.atomic.AtomicInteger();
   /** TSIH and CID of each Login Request that opened a login, in order. */
   final List<List<Integer>> logins = new java.util.concurrent.CopyOnWriteArrayList<>();
   int initialMaxCmdSn = 64;
@@ -69,6 +71,9 @@ final class FakeTarget {
       Conn c = new Conn(so);
       c.maxCmdSn = initialMaxCmdSn;
       connections.add(c);
+      so.exceptionHandler(e -> {
+        if (String.valueOf(e.getMessage()).contains("reset")) resets.incrementAndGet();
+      });
       so.messageHandler(msg -> {
         if (!(msg instanceof Pdu pdu)) return;
         try {

@@ -158,11 +158,12 @@ class PortalFailoverTest {
   }
 
   /**
-   * A hung node (SIGSTOP) keeps its socket open and says nothing: the liveness watch drops the
-   * connection and the session continues on the other portal.
+   * A hung node (SIGSTOP) keeps its socket open and says nothing: the liveness watch resets the
+   * connection (TCP RST, so nothing queued for the node survives for it to act on when it runs
+   * again) and the session continues on the other portal.
    */
   @Test
-  void aNodeThatStopsAnsweringIsLeftForTheNextPortal() {
+  void aNodeThatStopsAnsweringIsLeftForTheNextPortal() throws InterruptedException {
     a = FakeTarget.start(vertx, (c, pdu) -> {
       // Takes the command and never answers.
     });
@@ -174,6 +175,9 @@ class PortalFailoverTest {
     }
     assertEquals(List.of(List.of(0x42, 0)), b.logins);
     assertEquals(1, s.failovers());
+    // The reset reaches node A after the recovery has started: wait for it, bounded.
+    for (int i = 0; i < 100 && a.resets.get() == 0; i++) Thread.sleep(20);
+    assertEquals(1, a.resets.get(), "node A saw a reset, not a FIN");
     Await.result(s.logout());
   }
 

@@ -10,7 +10,7 @@ import java.util.Set;
 public record NegotiationOptions(int maxRecvDataSegmentLength, int maxBurstLength, int firstBurstLength,
     int maxOutstandingR2t, boolean immediateData, boolean initialR2t, boolean headerDigest, boolean dataDigest,
     int errorRecoveryLevel, int maxConnections, int defaultTime2Wait, int defaultTime2Retain, int queueDepth,
-    int nopInIntervalSeconds, int nopInTimeoutSeconds, int loginTimeoutSeconds) {
+    int nopInIntervalSeconds, int nopInTimeoutSeconds, int loginTimeoutSeconds, int outboundStallTimeoutSeconds) {
 
   /** Largest data segment the target receives; initiators send at most this per PDU. */
   public static final int DEFAULT_MAX_RECV_DATA_SEGMENT_LENGTH = 262144;
@@ -34,11 +34,16 @@ public record NegotiationOptions(int maxRecvDataSegmentLength, int maxBurstLengt
   public static final int DEFAULT_NOP_IN_INTERVAL = 15;
   public static final int DEFAULT_NOP_IN_TIMEOUT = 30;
   public static final int DEFAULT_LOGIN_TIMEOUT = 15;
+  /**
+   * Seconds a connection may leave more than its outbound bound unread (it is not read from
+   * meanwhile) before it is closed; see {@code OutboundSizing} for the bound.
+   */
+  public static final int DEFAULT_OUTBOUND_STALL_TIMEOUT = 30;
 
   private static final Set<String> FIELDS = Set.of("maxRecvDataSegmentLength", "maxBurstLength", "firstBurstLength",
       "maxOutstandingR2T", "immediateData", "initialR2T", "headerDigest", "dataDigest", "errorRecoveryLevel",
       "maxConnections", "defaultTime2Wait", "defaultTime2Retain", "queueDepth", "nopInInterval", "nopInTimeout",
-      "loginTimeout");
+      "loginTimeout", "outboundStallTimeout");
 
   public static NegotiationOptions defaults() {
     return fromJson(new JsonObject(), "negotiation");
@@ -68,7 +73,8 @@ public record NegotiationOptions(int maxRecvDataSegmentLength, int maxBurstLengt
         range(j, where, "queueDepth", DEFAULT_QUEUE_DEPTH, 1, 4096),
         range(j, where, "nopInInterval", DEFAULT_NOP_IN_INTERVAL, 0, 3600),
         range(j, where, "nopInTimeout", DEFAULT_NOP_IN_TIMEOUT, 1, 3600),
-        range(j, where, "loginTimeout", DEFAULT_LOGIN_TIMEOUT, 1, 3600));
+        range(j, where, "loginTimeout", DEFAULT_LOGIN_TIMEOUT, 1, 3600),
+        range(j, where, "outboundStallTimeout", DEFAULT_OUTBOUND_STALL_TIMEOUT, 1, 3600));
   }
 
   public JsonObject toJson() {
@@ -79,7 +85,8 @@ public record NegotiationOptions(int maxRecvDataSegmentLength, int maxBurstLengt
         .put("errorRecoveryLevel", errorRecoveryLevel).put("maxConnections", maxConnections)
         .put("defaultTime2Wait", defaultTime2Wait).put("defaultTime2Retain", defaultTime2Retain)
         .put("queueDepth", queueDepth).put("nopInInterval", nopInIntervalSeconds)
-        .put("nopInTimeout", nopInTimeoutSeconds).put("loginTimeout", loginTimeoutSeconds);
+        .put("nopInTimeout", nopInTimeoutSeconds).put("loginTimeout", loginTimeoutSeconds)
+        .put("outboundStallTimeout", outboundStallTimeoutSeconds);
   }
 
   static int range(JsonObject j, String where, String key, int def, int min, int max) {

@@ -35,7 +35,6 @@ import io.spindle.iscsi.text.TextKeys;
 import io.spindle.iscsi.text.TextKeys.Pair;
 import io.spindle.scsi.Nexus;
 import io.spindle.server.config.NegotiationOptions;
-import io.spindle.server.config.PortalConfig;
 import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
@@ -81,11 +80,13 @@ final class IscsiConnection implements DatamoverListener {
   // Login phase
   /** The source address whose login slot this connection holds until its login ends (IscsiService). */
   String loginSlot;
+  boolean reservedSlot; // one of the share kept for ACL-named initiators (IscsiService.admitReserved)
   /** Login rounds (complete texts) accepted before the login must have ended. */
   static final int MAX_LOGIN_ROUNDS = 32;
   private LoginPolicy policy;
   private LoginPolicy.Admission admission;
   private ChapAuthenticator authenticator;
+  private boolean lockedOut;
   private int loginRounds;
   /** The names the first login text declared, for the log of a login refused before negotiation starts. */
   private String claimedInitiator;
@@ -364,13 +365,16 @@ final class IscsiConnection implements DatamoverListener {
       }
     }
     ChapIdentity chap = admission == null ? null : admission.chap();
+    // Issue 21: a locked-out address is refused unchecked, so guessing gains nothing; not counted again.
+    lockedOut = chap != null && service.throttle().lockedOutMillis(dm.remoteAddress().host()) > 0;
+    if (lockedOut) throw new LoginException(LoginException.AUTHENTICATION_FAILURE, "address locked out");
     OperationalOptions options = service.operationalOptions(dm.transport()).authMethods(chap != null ? "CHAP" : "None");
     if (chap != null) {
       // The initiator must prove the one CHAP name its ACL entry (or the discovery section) gives.
       authenticator = new ChapAuthenticator(admission.algorithms(),
           user -> user.equals(chap.name()) ? chap.secret() : null, admission.mutual(), service.random);
     }
-    negotiation = new TargetNegotiator(options, portalGroupTag(), existing, policy.limits().negotiationLimits());
+    negotiation = new TargetNegotiator(options, service.portalGroupTag(dm.localAddress().port()), existing, policy.limits().negotiationLimits());
   }
 
   private static String first(List<Pair> pairs, String key) {
@@ -414,6 +418,7 @@ final class IscsiConnection implements DatamoverListener {
     ChapAuthenticator.Step step = authenticator.step(reply.authenticationKeys());
     answers.addAll(step.keys());
     if (step.complete()) {
+      service.throttle().succeeded(dm.remoteAddress().host(), negotiation.initiatorName());
       log.info("CHAP ok peer={} initiator={} user={} algorithm={}{}", peer, negotiation.initiatorName(),
           authenticator.user(), authenticator.algorithm(), authenticator.mutual() ? " mutual" : "");
     }
@@ -461,7 +466,7 @@ final class IscsiConnection implements DatamoverListener {
     boolean discovery = negotiation.discovery();
     // The session addresses the initiator's own LUN view when its ACL entry maps LUNs.
     IscsiTarget target = discovery ? null : admission.target();
-    int tpgt = portalGroupTag();
+    int tpgt = service.portalGroupTag(dm.localAddress().port());
     Nexus nexus = discovery ? null : IscsiSession.nexus(initiatorName, loginIsid, target.name(), tpgt);
     IntFunction<IscsiSession> session = tsih -> new IscsiSession(service, context,
         discovery ? IscsiSession.Type.DISCOVERY : IscsiSession.Type.NORMAL, initiatorName, loginIsid, tsih, target,
@@ -516,19 +521,12 @@ final class IscsiConnection implements DatamoverListener {
     dm.noticeKeyValues(new DatamoverKeys(params.headerDigest(), params.dataDigest(),
         params.targetMaxRecvDataSegmentLength(), params.initiatorMaxRecvDataSegmentLength(),
         s.params.errorRecoveryLevel(), params.rdmaExtensions()));
+    dm.outboundLimit(OutboundSizing.limit(s.params, params, service.negotiation));
     dm.enableDatamover();
     log.info("login ok peer={} {} cid={} {} {}", peer, s.describe(), cid, s.params, params);
     service.observer().loginSucceeded(peer, s.initiatorName, s.target == null ? null : s.target.name(),
         s.type == IscsiSession.Type.DISCOVERY);
     startNopTimer();
-  }
-
-  private int portalGroupTag() {
-    int local = dm.localAddress().port();
-    for (PortalConfig p : service.portals()) {
-      if (p.address().port() == local) return p.portalGroupTag();
-    }
-    return PortalConfig.DEFAULT_PORTAL_GROUP_TAG;
   }
 
   private void sendLoginResponse(LoginRequestPdu req, boolean transit, int csg, int nsg, List<Pair> keys, int tsih) {
@@ -545,9 +543,10 @@ final class IscsiConnection implements DatamoverListener {
   }
 
   private void loginFailed(int itt, LoginException e) {
-    String initiator = printable(negotiation == null ? claimedInitiator : negotiation.initiatorName());
-    String target = printable(negotiation == null ? claimedTarget : negotiation.targetName());
-    log.warn("login failed peer={} initiator={} target={} status=0x{} ({}): {}", peer, initiator, target,
+    String initiator = LogText.printable(negotiation == null ? claimedInitiator : negotiation.initiatorName());
+    String target = LogText.printable(negotiation == null ? claimedTarget : negotiation.targetName());
+    log.atLevel(lockedOut ? org.slf4j.event.Level.DEBUG : org.slf4j.event.Level.WARN)
+        .log("login failed peer={} initiator={} target={} status=0x{} ({}): {}", peer, initiator, target,
         String.format("%04x", e.status), LoginException.describe(e.status), e.getMessage());
     service.observer().loginFailed(peer, initiator, target, e.status);
     LoginResponsePdu r = new LoginResponsePdu();
@@ -555,18 +554,14 @@ final class IscsiConnection implements DatamoverListener {
     r.statSn(statSn++).expCmdSn(loginCmdSn).maxCmdSn(loginCmdSn);
     r.status(e.status >> 8, e.status & 0xff);
     state = State.LOGGED_OUT;
-    dm.sendControl(r).onComplete(x -> close());
-  }
-
-  /** A peer-supplied name as the log may show it: bounded, control characters replaced. */
-  private static String printable(String s) {
-    if (s == null) return null;
-    StringBuilder b = new StringBuilder();
-    for (int i = 0; i < s.length() && i < 256; i++) {
-      char ch = s.charAt(i);
-      b.append(ch >= 0x20 && ch != 0x7f ? ch : '?');
+    // Issue 21: a failed CHAP answer waits (LoginThrottle), the same for unknown users and wrong responses.
+    long delay = authenticator == null || e.status != LoginException.AUTHENTICATION_FAILURE || lockedOut ? 0
+        : service.throttle().failed(dm.remoteAddress().host(), initiator, peer);
+    if (delay > 0) {
+      service.vertx.setTimer(delay, id -> dm.sendControl(r).onComplete(x -> close()));
+      return;
     }
-    return s.length() > 256 ? b.append("...").toString() : b.toString();
+    dm.sendControl(r).onComplete(x -> close());
   }
 
   // ---------------------------------------------------------------- sending (session context → this context)
@@ -798,7 +793,8 @@ final class IscsiConnection implements DatamoverListener {
     r.itt(req.itt()).lun(req.lun());
     r.ttt(RESERVED);
     int n = Math.min(req.data().readableBytes(), params.initiatorMaxRecvDataSegmentLength());
-    if (n > 0) r.data(req.data().retainedSlice(req.data().readerIndex(), n));
+    // A copy, not a slice: a slice would pin the whole receive buffer it came from (issue 21).
+    if (n > 0) r.data(req.data().copy(req.data().readerIndex(), n));
     sendWithStatus(r);
   }
 

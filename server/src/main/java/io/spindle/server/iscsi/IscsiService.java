@@ -57,6 +57,11 @@ public final class IscsiService {
   private final Map<String, Integer> loggingIn = new ConcurrentHashMap<>();
   private final AtomicInteger loggingInTotal = new AtomicInteger();
   private final AtomicLong refused = new AtomicLong();
+  /** Connections over the login caps waiting to be answered 0x0302 (RefusedLogin). */
+  private final AtomicInteger refusing = new AtomicInteger();
+  private final Map<String, Integer> refusingByHost = new ConcurrentHashMap<>();
+  private final AtomicInteger reservedInUse = new AtomicInteger();
+  private final LoginThrottle throttle = new LoginThrottle(io.spindle.server.config.LoginLimits.defaults());
 
   public IscsiService(Vertx vertx, Map<String, IscsiTarget> targets, List<PortalConfig> portals,
       NegotiationOptions negotiation) {
@@ -216,7 +221,17 @@ public final class IscsiService {
             + " {} refused so far", dm.remoteAddress(), loginPolicy.limits().maxPerAddress(),
             loginPolicy.limits().maxTotal(), n);
       }
-      dm.terminate();
+      // A Login Request is answered with 0x0302 (RefusedLogin), as long as not too many wait for one:
+      // login.maxTotal in all, RefusedLogin.PER_ADDRESS per address, so that a flood from a few
+      // addresses cannot take every wait either.
+      if (takeCounted(refusingByHost, host, RefusedLogin.PER_ADDRESS, refusing, loginPolicy.limits().maxTotal())) {
+        new RefusedLogin(this, dm, () -> {
+          refusing.decrementAndGet();
+          refusingByHost.computeIfPresent(host, (h, k) -> k <= 1 ? null : k - 1);
+        });
+      } else {
+        dm.terminate();
+      }
       return;
     }
     IscsiConnection c = new IscsiConnection(this, dm);
@@ -224,25 +239,54 @@ public final class IscsiService {
     connections.put(c, Boolean.TRUE);
   }
 
+  /**
+   * Logs a connection over the general caps in after all, on a slot of the share kept for
+   * initiators an ACL names (issue 21), when its Login Request declared such a name.
+   *
+   * @return the connection, or null when the name is in no ACL or that share is full too
+   */
+  IscsiConnection admitReserved(DatamoverConnection dm, String initiator) {
+    if (initiator == null || !loginPolicy.namedInAcl(initiator)) return null;
+    if (reservedInUse.incrementAndGet() > loginPolicy.limits().reserved()) {
+      reservedInUse.decrementAndGet();
+      return null;
+    }
+    IscsiConnection c = new IscsiConnection(this, dm);
+    c.reservedSlot = true;
+    connections.put(c, Boolean.TRUE);
+    return c;
+  }
+
   private boolean takeLoginSlot(String host) {
     var limits = loginPolicy.limits();
-    if (loggingInTotal.incrementAndGet() > limits.maxTotal()) {
-      loggingInTotal.decrementAndGet();
+    // The reserved share is not for connections whose initiator is not known yet.
+    return takeCounted(loggingIn, host, limits.maxPerAddress(), loggingInTotal, limits.maxTotal() - limits.reserved());
+  }
+
+  /** Counts one more for {@code host} and in {@code total}, unless either is at its cap. */
+  private static boolean takeCounted(Map<String, Integer> byHost, String host, int perHost, AtomicInteger total,
+      int max) {
+    if (total.incrementAndGet() > max) {
+      total.decrementAndGet();
       return false;
     }
     boolean[] ok = {false};
-    loggingIn.compute(host, (h, n) -> {
+    byHost.compute(host, (h, n) -> {
       int count = n == null ? 0 : n;
-      if (count >= limits.maxPerAddress()) return n;
+      if (count >= perHost) return n;
       ok[0] = true;
       return count + 1;
     });
-    if (!ok[0]) loggingInTotal.decrementAndGet();
+    if (!ok[0]) total.decrementAndGet();
     return ok[0];
   }
 
   /** The connection's login ended (full feature phase, or closed); on the connection's context. */
   void loginEnded(IscsiConnection c) {
+    if (c.reservedSlot) {
+      c.reservedSlot = false;
+      reservedInUse.decrementAndGet();
+    }
     String host = c.loginSlot;
     if (host == null) return;
     c.loginSlot = null;
@@ -262,6 +306,20 @@ public final class IscsiService {
   public void loginPolicy(LoginPolicy p) {
     viewBases.putAll(p.viewBases());
     this.loginPolicy = p;
+    throttle.limits(p.limits());
+  }
+
+  /** The portal group tag of the portal listening on {@code localPort} (RFC 7143 §13.9). */
+  int portalGroupTag(int localPort) {
+    for (PortalConfig p : portals()) {
+      if (p.address().port() == localPort) return p.portalGroupTag();
+    }
+    return PortalConfig.DEFAULT_PORTAL_GROUP_TAG;
+  }
+
+  /** Failed CHAP authentications by address and initiator name (issue 21). */
+  LoginThrottle throttle() {
+    return throttle;
   }
 
   LoginPolicy loginPolicy() {

@@ -467,7 +467,7 @@ final class IscsiSession {
   /** Sends Data-In from DataSN {@code fromDataSn}, then the status, on the task's connection. */
   private void sendDataAndStatus(IscsiTask task, int fromDataSn) {
     ScsiResult r = task.result;
-    int residual = r.residual();
+    long residual = task.residual(r);
     boolean good = r.status() == ScsiStatus.GOOD && r.sense() == null;
     IscsiConnection c = task.connection;
     int count = task.dataInPduCount;
@@ -483,7 +483,7 @@ final class IscsiSession {
     ScsiResponsePdu resp = new ScsiResponsePdu();
     resp.itt(task.itt);
     resp.response(0).status(r.status());
-    resp.residualFlags(residual < 0, residual > 0).residualCount(Math.abs(residual));
+    resp.residualFlags(residual < 0, residual > 0).residualCount((int) Math.abs(residual));
     resp.expDataSn(task.dataSnCount);
     ByteBuf sense = r.sense();
     if (sense != null && sense.isReadable()) {
@@ -525,8 +525,8 @@ final class IscsiSession {
     d.data(task.dataIn.retainedSlice(task.dataIn.readerIndex() + offset, task.dataInLength(sn)));
     d.finalBit((flags & 0x80) != 0);
     if (status != null) {
-      int residual = status.residual();
-      d.status(ScsiStatus.GOOD, residual < 0, residual > 0, Math.abs(residual));
+      long residual = task.residual(status);
+      d.status(ScsiStatus.GOOD, residual < 0, residual > 0, (int) Math.abs(residual));
     }
     return d;
   }
@@ -627,7 +627,8 @@ final class IscsiSession {
         }
         if (t.hasDataIn() && t.dataIn != null) {
           int from0 = s.type() == SnackRequestPdu.R_DATA ? t.dataInAcknowledged : beg;
-          int end = s.type() == SnackRequestPdu.R_DATA || run == 0 ? t.dataInPduCount : beg + run;
+          // RFC 7143 §11.16.3-4: BegRun and RunLength are unsigned; a run past what was sent is refused.
+          long end = s.type() == SnackRequestPdu.R_DATA || run == 0 ? t.dataInPduCount : s.runEnd();
           if (from0 < 0 || end > t.dataInPduCount || from0 >= end) {
             from.reject(s, RejectPdu.SNACK_REJECT, "DataSN " + beg + "+" + run + " not sent for " + t);
             return;
@@ -642,7 +643,7 @@ final class IscsiSession {
           }
           if (s.type() == SnackRequestPdu.R_DATA) from.resendStatus(t.statSn, 1);
         } else if (t.hasDataOut()) {
-          int end = run == 0 ? t.r2tsSent.size() : beg + run;
+          long end = run == 0 ? t.r2tsSent.size() : s.runEnd();
           if (beg < 0 || end > t.r2tsSent.size() || beg >= end) {
             from.reject(s, RejectPdu.SNACK_REJECT, "R2TSN " + beg + "+" + run + " not sent for " + t);
             return;

@@ -72,7 +72,8 @@ final class IscsiTask implements ScsiCommand {
   private final ByteBuf cdb;
   private final boolean ownsCdb;
   private final TaskAttribute attribute;
-  private final int expectedLength;
+  /** The Expected Data Transfer Length as received: unsigned, up to 2^32 - 1 (RFC 7143 §11.3.5). */
+  private final long expectedLength;
   /** When the command arrived (System.nanoTime), for latency. */
   final long arrived = System.nanoTime();
   State state = State.ACTIVE;
@@ -153,7 +154,7 @@ final class IscsiTask implements ScsiCommand {
     this.expectedLength = command.expectedDataTransferLength();
     SessionParameters p = session.params;
     int immediate = command.dataSegmentLength();
-    this.unsolicitedLimit = p.initialR2T() ? immediate : Math.min(p.firstBurstLength(), expectedLength);
+    this.unsolicitedLimit = p.initialR2T() ? immediate : (int) Math.min(p.firstBurstLength(), expectedLength);
     if (immediate > 0) place(0, command.data());
     this.unsolicitedNextOffset = immediate;
     this.unsolicitedDone = !command.write() || command.finalBit() || immediate >= unsolicitedLimit;
@@ -232,9 +233,23 @@ final class IscsiTask implements ScsiCommand {
     return itt & 0xffffffffL;
   }
 
+  /**
+   * The EDTL as the engine sees it: capped at 2^31 - 1, more than any CDB this target serves moves
+   * (its MAXIMUM TRANSFER LENGTH is far below). {@link #residual} reports against the real one.
+   */
   @Override
   public int expectedDataTransferLength() {
-    return expectedLength;
+    return (int) Math.min(expectedLength, Integer.MAX_VALUE);
+  }
+
+  /**
+   * The residual to report for the engine's result, against the EDTL as received (RFC 7143
+   * §11.4.5): positive for underflow, negative for overflow. The engine's residual is against
+   * {@link #expectedDataTransferLength()}, which is capped; the bytes the command moved are the same.
+   */
+  long residual(ScsiResult r) {
+    long moved = expectedDataTransferLength() - (long) r.residual();
+    return expectedLength - moved;
   }
 
   @Override
@@ -281,8 +296,12 @@ final class IscsiTask implements ScsiCommand {
    * @return 0 when accepted, else the Reject reason (the task then cannot get its data)
    */
   int dataOut(DataOutPdu pdu, boolean digestError) {
-    int offset = pdu.bufferOffset();
+    long wireOffset = pdu.bufferOffset();
     int length = pdu.dataSegmentLength();
+    // RFC 7143 §11.7.6: the offset is unsigned. No first burst or R2T reaches 2^31 (the engine's EDTL
+    // is capped there), so data that far out fits nothing; below it, offset + length cannot overflow.
+    if (wireOffset + length > Integer.MAX_VALUE) return RejectPdu.PROTOCOL_ERROR;
+    int offset = (int) wireOffset;
     boolean recovering = session.erl() > 0;
     lastProgress = System.nanoTime();
     if (pdu.ttt() == RESERVED_TAG) {
@@ -536,7 +555,7 @@ final class IscsiTask implements ScsiCommand {
       sense = new byte[r.sense().readableBytes()];
       r.sense().getBytes(r.sense().readerIndex(), sense);
     }
-    return new SessionState.TaskRecord(itt, cmdSn, command.lun(), c, command.taskAttribute(), expectedLength,
+    return new SessionState.TaskRecord(itt, cmdSn, command.lun(), c, command.taskAttribute(), (int) expectedLength,
         command.read(), command.write(), contiguous, phase, r == null ? 0 : r.status(), sense,
         r == null ? 0 : r.residual());
   }

@@ -119,6 +119,14 @@ public final class LoginPolicy {
     return t.acl() == null || t.aclEntry(initiator) != null;
   }
 
+  /** True if some target's ACL lists {@code initiator} by name (it may use the reserved login slots). */
+  boolean namedInAcl(String initiator) {
+    for (TargetConfig t : targets.values()) {
+      if (t.acl() != null && t.aclEntry(initiator) != null) return true;
+    }
+    return false;
+  }
+
   /** Each ACL entry's LUN view and the target it was made from. */
   Map<IscsiTarget, IscsiTarget> viewBases() {
     return viewBases;

@@ -8,6 +8,7 @@ import io.spindle.initiator.Await;
 import io.spindle.initiator.DiscoveredTarget;
 import io.spindle.initiator.InitiatorOptions;
 import io.spindle.initiator.IscsiInitiator;
+import io.spindle.initiator.cli.BenchWorkload;
 import io.spindle.initiator.cli.IscsiUrl;
 import io.spindle.initiator.cli.VerifyWorkload;
 import io.spindle.server.ItSupport;
@@ -86,6 +87,23 @@ class PortalFailoverIT {
     VerifyWorkload.Result r = ItSupport.verifyClean(settings(Duration.ofMillis(1500), Duration.ofSeconds(6))
         .withPortals(List.of(), Duration.ofSeconds(5), true));
     assertTrue(r.failovers() >= 2, "the session moved to the portal SendTargets named: " + r);
+  }
+
+  /** The initiator's bench command (used by ops/cluster-test/bench.sh) on an ERL 2 session. */
+  @Test
+  void benchTimesEveryCommandOnAnErl2Session() {
+    Vertx client = Vertx.vertx();
+    try {
+      for (boolean write : new boolean[] {true, false}) {
+        BenchWorkload.Result r = new BenchWorkload(new BenchWorkload.Settings(new IscsiUrl("127.0.0.1", portA, TARGET,
+            0), 2, 8, 4096, 300, write, 3, 8L << 20, null)).run(client);
+        assertEquals(300, r.ios(), r.toString());
+        assertEquals(0, r.errors(), r.toString());
+        assertTrue(r.p50() > 0 && r.p50() <= r.p99() && r.p99() <= r.p999(), r.toString());
+      }
+    } finally {
+      client.close();
+    }
   }
 
   @Test

@@ -273,4 +273,35 @@ class RbdIT {
       vertx.close().toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
     }
   }
+
+  @Test
+  void aLunOnAnUnreachableClusterStaysOfflineWhileTheOthersServe() throws Exception {
+    Path conf = dir.resolve("down.conf");
+    // Monitors in this helper's port range where nothing listens.
+    Files.writeString(conf, "[global]\nmon host = v2:127.0.0.1:22790\n");
+    JsonObject down = RbdConformanceIT.rbdLun(1, image, "64M").put("cephConf", conf.toString());
+    long t0 = System.nanoTime();
+    try (Running server = Running.start(RealPeers.config(RealPeers.memoryLun(0, "16M"), down))) {
+      long s = TimeUnit.NANOSECONDS.toSeconds(System.nanoTime() - t0);
+      assertTrue(s < 60, "start-up took " + s + " s");
+      Vertx vertx = Vertx.vertx();
+      IscsiInitiator ini = IscsiInitiator.create(vertx, new InitiatorOptions());
+      try {
+        Session session = login(ini, server.port());
+        try (ScsiResponse r = Await.result(session.testUnitReady(1))) {
+          // SPC-4: LOGICAL UNIT NOT SUPPORTED for a LUN the target does not serve.
+          assertEquals(0x05, r.senseKey(), "LUN 1: " + r);
+          assertEquals(0x25, r.asc(), "LUN 1: " + r);
+        }
+        byte[] x = block(3, 3);
+        try (ScsiResponse r = Await.result(session.command(0, write10Fua(3, 8), Unpooled.wrappedBuffer(x), 0))) {
+          assertTrue(r.isGood(), "LUN 0 serves: " + r);
+        }
+        assertArrayEquals(x, read(session, 3, 8));
+      } finally {
+        Await.result(ini.close());
+        vertx.close().toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
+      }
+    }
+  }
 }

@@ -27,8 +27,14 @@ final class RawLogin implements AutoCloseable {
   private int expStatSn;
 
   RawLogin(int port, long isid) throws IOException {
+    this(null, port, isid);
+  }
+
+  /** From {@code localHost} (a loopback address of its own such as 127.0.0.2), or any when null. */
+  RawLogin(String localHost, int port, long isid) throws IOException {
     socket = new Socket();
-    socket.setSoTimeout(10_000);
+    socket.setSoTimeout(60_000);
+    if (localHost != null) socket.bind(new InetSocketAddress(localHost, 0));
     socket.connect(new InetSocketAddress("127.0.0.1", port), 10_000);
     in = new DataInputStream(socket.getInputStream());
     out = socket.getOutputStream();

@@ -41,6 +41,9 @@ public final class Main {
       "      portal dies; --liveness-timeout: silence with commands outstanding that counts as a dead",
       "      connection (0 = off); --sendtargets on (default): add the target's SendTargets portals;",
       "      --session-recovery off: a session that cannot be recovered in place fails its commands",
+      "  bench URL [--erl N] [--queue-depth 32] [--size 4k] [--count 20000] [--write] [--region 64m]",
+      "      times COUNT reads (or writes) at random aligned offsets, QD in flight, on one session;",
+      "      prints 'ios=N seconds=S iops=X p50=us p99=us p999=us mean=us errors=E'",
       "  discover iscsi://host[:port]         SendTargets=All: one 'target address' line per portal",
       "  read URL --lba N [--blocks N]        hex dump of the blocks",
       "  write URL --lba N --file F           writes F (zero-padded to whole blocks)",
@@ -70,6 +73,8 @@ public final class Main {
         return 0;
       } else if (a.equals("-v")) {
         opts.put("-v", "");
+      } else if (a.equals("--write")) {
+        opts.put("write", "");
       } else if (a.startsWith("--")) {
         if (i + 1 >= args.length) return usage(err, "missing value for " + a);
         if (a.equals("--portal")) {
@@ -100,6 +105,8 @@ public final class Main {
       switch (positional.get(0)) {
         case "verify":
           return verify(vertx, url, opts, portals, out, err);
+        case "bench":
+          return bench(vertx, url, opts, out);
         case "discover":
           return discover(vertx, url, opts, out);
         case "read":
@@ -144,12 +151,28 @@ public final class Main {
         portals,
         duration(o, "liveness-timeout", "5s"),
         sendTargets,
-        sessionRecovery);
+        sessionRecovery,
+        o.get("initiator-name"));
     if (s.minSize() > s.maxSize()) throw new IllegalArgumentException("--min-size exceeds --max-size");
     err.println("seed " + s.seed());
     VerifyWorkload.Result r = new VerifyWorkload(s, err).run(vertx);
     out.println(r);
     return r.ok() ? 0 : 1;
+  }
+
+  private static int bench(Vertx vertx, IscsiUrl url, Map<String, String> o, PrintStream out) {
+    BenchWorkload.Settings s = new BenchWorkload.Settings(url,
+        (int) number(o, "erl", 0, 0, 2),
+        (int) number(o, "queue-depth", 32, 1, 1024),
+        (int) size(o, "size", "4k"),
+        (int) number(o, "count", 20_000, 1, 100_000_000),
+        o.containsKey("write"),
+        number(o, "seed", 1, Long.MIN_VALUE, Long.MAX_VALUE),
+        size(o, "region", "64m"),
+        o.get("initiator-name"));
+    BenchWorkload.Result r = new BenchWorkload(s).run(vertx);
+    out.println(r);
+    return r.errors() == 0 ? 0 : 1;
   }
 
   private static int discover(Vertx vertx, IscsiUrl url, Map<String, String> o, PrintStream out) {

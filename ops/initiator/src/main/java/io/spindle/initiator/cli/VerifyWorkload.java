@@ -45,12 +45,12 @@ public final class VerifyWorkload {
    * zero turns the liveness watch off; {@code portalDiscovery} asks the target for its portals
    * (SendTargets) after login and after each failover; {@code sessionRecovery} false leaves a
    * lost session lost (its commands fail) instead of logging in again — a failover run that must
-   * show ERL 2 continuation, not re-login, turns it off.
+   * show ERL 2 continuation, not re-login, turns it off; {@code initiatorName} null for the default.
    */
   public record Settings(IscsiUrl url, int erl, int connections, int queueDepth, Duration duration,
       Duration killConnectionEvery, double corruptDataDigest, double corruptHeaderDigest, int minSize, int maxSize,
       long seed, long regionBytes, List<String> portals, Duration livenessTimeout, boolean portalDiscovery,
-      boolean sessionRecovery) {
+      boolean sessionRecovery, String initiatorName) {
 
     public Settings {
       portals = List.copyOf(portals);
@@ -61,19 +61,21 @@ public final class VerifyWorkload {
         Duration killConnectionEvery, double corruptDataDigest, double corruptHeaderDigest, int minSize, int maxSize,
         long seed, long regionBytes) {
       this(url, erl, connections, queueDepth, duration, killConnectionEvery, corruptDataDigest, corruptHeaderDigest,
-          minSize, maxSize, seed, regionBytes, List.of(), Duration.ZERO, false, true);
+          minSize, maxSize, seed, regionBytes, List.of(), Duration.ZERO, false, true, null);
     }
 
     /** These settings with further portals, a liveness timeout and portal discovery. */
     public Settings withPortals(List<String> more, Duration liveness, boolean discovery) {
       return new Settings(url, erl, connections, queueDepth, duration, killConnectionEvery, corruptDataDigest,
-          corruptHeaderDigest, minSize, maxSize, seed, regionBytes, more, liveness, discovery, sessionRecovery);
+          corruptHeaderDigest, minSize, maxSize, seed, regionBytes, more, liveness, discovery, sessionRecovery,
+          initiatorName);
     }
 
     /** These settings with session recovery on or off. */
     public Settings withSessionRecovery(boolean on) {
       return new Settings(url, erl, connections, queueDepth, duration, killConnectionEvery, corruptDataDigest,
-          corruptHeaderDigest, minSize, maxSize, seed, regionBytes, portals, livenessTimeout, portalDiscovery, on);
+          corruptHeaderDigest, minSize, maxSize, seed, regionBytes, portals, livenessTimeout, portalDiscovery, on,
+          initiatorName);
     }
   }
 
@@ -134,6 +136,7 @@ public final class VerifyWorkload {
         .setLivenessTimeoutMillis(s.livenessTimeout().toMillis())
         .setPortalDiscovery(s.portalDiscovery());
     for (String p : s.portals()) o.addPortal(p);
+    if (s.initiatorName() != null) o.setInitiatorName(s.initiatorName());
     o.setTransport(s.url().transport());
     o.setIserStyle(s.url().iserStyle());
     if (corrupt) {

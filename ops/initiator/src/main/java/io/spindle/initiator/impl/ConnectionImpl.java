@@ -61,6 +61,15 @@ public final class ConnectionImpl implements Connection {
 
     Future<Void> close();
 
+    /**
+     * Closes at once, discarding what is queued: TCP sends a reset (SO_LINGER 0), so a peer that
+     * is only hung finds, when it runs again, neither our unsent PDUs nor the ones its kernel had
+     * buffered for it, and no connection to act on. Wires without a reset just close.
+     */
+    default Future<Void> abort() {
+      return close();
+    }
+
     io.vertx.core.net.SocketAddress localAddress();
 
     io.vertx.core.net.SocketAddress remoteAddress();
@@ -173,6 +182,14 @@ public final class ConnectionImpl implements Connection {
 
     @Override
     public Future<Void> close() {
+      return socket.close();
+    }
+
+    @Override
+    public Future<Void> abort() {
+      // A graceful close of a connection whose peer stopped reading leaves the FIN behind the
+      // unsent data (zero window): the peer's side stays ESTABLISHED with our stale PDUs queued.
+      socket.channelHandlerContext().channel().config().setOption(io.netty.channel.ChannelOption.SO_LINGER, 0);
       return socket.close();
     }
 
@@ -303,6 +320,13 @@ public final class ConnectionImpl implements Connection {
     if (closeReason == null) closeReason = reason;
     closing = true;
     wire.close();
+  }
+
+  /** Like {@link #closeWith}, with a TCP reset: for a peer that stopped answering (see {@link Wire#abort}). */
+  void abortWith(Throwable reason) {
+    if (closeReason == null) closeReason = reason;
+    closing = true;
+    wire.abort();
   }
 
   /** Faults to apply to what {@link #write} sends from now on (full feature phase). */

@@ -17,7 +17,9 @@ import io.spindle.rdma.RdmaDevice;
 import io.spindle.rdma.RdmaProvider;
 import io.vertx.core.json.JsonObject;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Set;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /** {@link IscsiInitiator} over one Vert.x {@link NetClient}; every connection gets a fresh event-loop context. */
@@ -94,12 +96,12 @@ public final class InitiatorImpl implements IscsiInitiator {
     list.add(new Portals.Portal(host, port));
     if (targetName != null) for (String p : options.getPortals()) list.add(Portals.Portal.parse(p));
     Portals portals = new Portals(list);
-    return leadingLogin(portals, portals.first(), new java.util.HashSet<>(), connector, targetName, isid)
+    return leadingLogin(portals, portals.first(), new HashSet<>(), connector, targetName, isid)
         .compose(SessionImpl::openConnections);
   }
 
   /** The leading login, on each portal in turn until one answers (a dead first portal is not the end). */
-  private Future<SessionImpl> leadingLogin(Portals portals, Portals.Portal portal, java.util.Set<Portals.Portal> tried,
+  private Future<SessionImpl> leadingLogin(Portals portals, Portals.Portal portal, Set<Portals.Portal> tried,
       SessionImpl.Connector connector, String targetName, long isid) {
     tried.add(portal);
     return open(portal.host(), portal.port()).compose(c -> c.onContext(() ->

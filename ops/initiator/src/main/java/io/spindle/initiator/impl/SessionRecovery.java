@@ -82,6 +82,15 @@ final class SessionRecovery {
           + " (same ITT and CmdSN), {} re-issued{}", s, from.equals(to) ? "connection recovery:" : "failover:", from,
           cause, to, millis(loggedInAt - lostAt), tasks, continued, retried, reissued, first);
     }
+
+    /** Its tasks were lost again (with the connection it moved them to) before one completed. */
+    void superseded() {
+      if (reported) return;
+      reported = true;
+      log.info("{}: {} {} lost ({}); {}: connection lost again after {} ms, before a moved command completed", s,
+          to == null || from.equals(to) ? "connection recovery:" : "failover:", from, cause,
+          to == null ? "no portal answered" : "continued on " + to, millis(System.nanoTime() - lostAt));
+    }
   }
 
   private static long millis(long nanos) {
@@ -158,7 +167,10 @@ final class SessionRecovery {
   private void connectionRecovery(Link failed, List<CommandExchange> orphans, ConnectionClosedException cause) {
     s.recoveries.incrementAndGet();
     Failover f = new Failover(failed.portal, cause.getMessage(), orphans.size());
-    for (CommandExchange c : orphans) c.failover = f;
+    for (CommandExchange c : orphans) {
+      if (c.failover != null && c.failover != f) c.failover.superseded();
+      c.failover = f;
+    }
     long deadline = deadline();
     log.info("{}: connection CID {} on {} lost ({}); recovering {} task(s) after {} s", s, failed.cid, failed.portal,
         cause.getMessage(), orphans.size(), s.params.defaultTime2Wait());
@@ -364,8 +376,8 @@ final class SessionRecovery {
   /**
    * With {@link io.spindle.initiator.InitiatorOptions#getLivenessTimeoutMillis()} set: a
    * connection with requests outstanding on which the target sends nothing for that long is
-   * closed and recovered as a lost one (a hung node keeps its sockets open, so only silence shows
-   * it); an idle connection quiet for half of it gets a NOP-Out ping (RFC 7143 §11.18), which the
+   * reset (TCP RST: a hung node that runs again must not find our queued PDUs) and recovered as a
+   * lost one (a hung node keeps its sockets open, so only silence shows it); an idle connection quiet for half of it gets a NOP-Out ping (RFC 7143 §11.18), which the
    * same rule then covers.
    */
   void startLivenessWatch() {
@@ -390,7 +402,7 @@ final class SessionRecovery {
       if (expecting && quiet > limit) {
         log.warn("{} {} on {}: no answer from the target for {} ms; dropping the connection", s, l, l.portal,
             millis(quiet));
-        l.connection.closeWith(new RequestTimeoutException("no answer from the target for " + millis(quiet) + " ms"));
+        l.connection.abortWith(new RequestTimeoutException("no answer from the target for " + millis(quiet) + " ms"));
       } else if (!expecting && quiet > limit / 2) {
         l.pingOut = true;
         NopExchange ping = new NopExchange(s, s.nextItt());

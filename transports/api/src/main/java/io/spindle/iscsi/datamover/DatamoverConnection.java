@@ -70,6 +70,15 @@ public interface DatamoverConnection {
   /** Deallocate_Task_Resources (RFC 5047 §3.2.9): the task with this ITT is over. */
   void deallocateTaskResources(int itt);
 
+  /**
+   * Bounds what this connection may leave unsent: over {@link OutboundLimit#bytes()} the datamover
+   * stops reading from the peer until the queue drains to half, and closes a peer that stays over
+   * for {@link OutboundLimit#stallMillis()}. Takes effect at once; the default ignores it (a
+   * transport whose sends are bounded otherwise).
+   */
+  default void outboundLimit(OutboundLimit limit) {
+  }
+
   /** Stops reading from the peer (backpressure); {@link #resume()} undoes it. */
   void pause();
 

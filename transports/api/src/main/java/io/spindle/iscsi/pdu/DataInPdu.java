@@ -64,6 +64,7 @@ public final class DataInPdu extends TargetPdu {
     return this;
   }
 
+  /** The field's 32 bits; the value is unsigned (RFC 7143 §11.2): read it with Integer.toUnsignedLong. */
   public int bufferOffset() {
     return int32(40);
   }
@@ -73,6 +74,7 @@ public final class DataInPdu extends TargetPdu {
     return this;
   }
 
+  /** The field's 32 bits; the value is unsigned (RFC 7143 §11.2): read it with Integer.toUnsignedLong. */
   public int residualCount() {
     return int32(44);
   }

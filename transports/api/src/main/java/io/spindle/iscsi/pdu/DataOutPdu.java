@@ -23,12 +23,14 @@ public final class DataOutPdu extends InitiatorPdu {
     return this;
   }
 
-  public int bufferOffset() {
-    return int32(40);
+  /** Buffer Offset, RFC 7143 §11.7.6: unsigned, 0 .. 2^32 - 1. */
+  public long bufferOffset() {
+    return uint32(40);
   }
 
-  public DataOutPdu bufferOffset(int v) {
-    int32(40, v);
+  /** Sets the offset; the low 32 bits of {@code v} are sent. */
+  public DataOutPdu bufferOffset(long v) {
+    int32(40, (int) v);
     return this;
   }
 }

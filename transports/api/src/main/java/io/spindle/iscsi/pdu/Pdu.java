@@ -205,6 +205,14 @@ public class Pdu extends AbstractReferenceCounted {
     INT.set(bhs, index, value);
   }
 
+  /**
+   * A 32-bit field read as unsigned (RFC 7143 §11.2: lengths, offsets and counts are unsigned;
+   * a value of 2^31 or more is not negative).
+   */
+  protected final long uint32(int index) {
+    return int32(index) & 0xffffffffL;
+  }
+
   @Override
   protected void deallocate() {
     ahs.release();

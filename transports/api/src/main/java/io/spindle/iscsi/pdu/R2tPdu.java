@@ -23,6 +23,7 @@ public final class R2tPdu extends TargetPdu {
     return this;
   }
 
+  /** The field's 32 bits; the value is unsigned (RFC 7143 §11.2): read it with Integer.toUnsignedLong. */
   public int bufferOffset() {
     return int32(40);
   }
@@ -32,6 +33,7 @@ public final class R2tPdu extends TargetPdu {
     return this;
   }
 
+  /** The field's 32 bits; the value is unsigned (RFC 7143 §11.2): read it with Integer.toUnsignedLong. */
   public int desiredDataTransferLength() {
     return int32(44);
   }

@@ -45,12 +45,14 @@ public final class ScsiCommandPdu extends InitiatorPdu {
     return this;
   }
 
-  public int expectedDataTransferLength() {
-    return int32(20);
+  /** Expected Data Transfer Length, RFC 7143 §11.3.5: unsigned, 0 .. 2^32 - 1. */
+  public long expectedDataTransferLength() {
+    return uint32(20);
   }
 
-  public ScsiCommandPdu expectedDataTransferLength(int v) {
-    int32(20, v);
+  /** Sets the EDTL; the low 32 bits of {@code v} are sent (an int is taken as its unsigned value). */
+  public ScsiCommandPdu expectedDataTransferLength(long v) {
+    int32(20, (int) v);
     return this;
   }
 

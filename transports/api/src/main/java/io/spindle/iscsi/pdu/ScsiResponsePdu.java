@@ -66,10 +66,12 @@ public final class ScsiResponsePdu extends TargetPdu {
     return this;
   }
 
+  /** The field's 32 bits; the value is unsigned (RFC 7143 §11.2): read it with Integer.toUnsignedLong. */
   public int bidiReadResidualCount() {
     return int32(40);
   }
 
+  /** The field's 32 bits; the value is unsigned (RFC 7143 §11.2): read it with Integer.toUnsignedLong. */
   public int residualCount() {
     return int32(44);
   }

@@ -36,6 +36,16 @@ public final class SnackRequestPdu extends InitiatorPdu {
     return int32(44);
   }
 
+  /** RunLength as the unsigned count it is (RFC 7143 §11.16.4): 0 means "all from BegRun". */
+  public long runLengthUnsigned() {
+    return uint32(44);
+  }
+
+  /** BegRun + RunLength as unsigned numbers, without wrapping: one past the run's last number. */
+  public long runEnd() {
+    return uint32(40) + uint32(44);
+  }
+
   public SnackRequestPdu run(int begRun, int runLength) {
     int32(40, begRun);
     int32(44, runLength);

@@ -329,7 +329,8 @@ public final class IserDatamoverConnection implements DatamoverConnection {
       tasks.put(tmf.referencedTaskTag(), new TaskBuffers(header, 0));
     } else if (pdu instanceof DataOutPdu out && out.ttt() == UNSOLICITED_TTT) {
       TaskBuffers t = tasks.get(out.itt());
-      if (t != null) t.unsolicited = Math.max(t.unsolicited, out.bufferOffset() + dataLength);
+      // The offset is unsigned (RFC 7143 §11.7.6); past 2^31 it fits no task, which the iSCSI layer rejects.
+      if (t != null) t.unsolicited = (int) Math.min(Integer.MAX_VALUE, Math.max(t.unsolicited, out.bufferOffset() + dataLength));
     }
     if (listener == null) {
       pdu.release();

@@ -4,16 +4,17 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelPipeline;
 import io.netty.channel.ChannelPromise;
 import io.netty.channel.VoidChannelPromise;
-import io.netty.channel.WriteBufferWaterMark;
 import io.netty.handler.flush.FlushConsolidationHandler;
 import io.spindle.iscsi.codec.CodecLimits;
 import io.spindle.iscsi.codec.DiscardedPdu;
 import io.spindle.iscsi.codec.FramingError;
+import io.spindle.iscsi.codec.OutboundBudget;
 import io.spindle.iscsi.codec.PduDecoder;
 import io.spindle.iscsi.codec.PduEncoder;
 import io.spindle.iscsi.datamover.DatamoverConnection;
 import io.spindle.iscsi.datamover.DatamoverKeys;
 import io.spindle.iscsi.datamover.DatamoverListener;
+import io.spindle.iscsi.datamover.OutboundLimit;
 import io.spindle.iscsi.pdu.DataInPdu;
 import io.spindle.iscsi.pdu.Pdu;
 import io.spindle.iscsi.pdu.R2tPdu;
@@ -34,20 +35,14 @@ import io.netty.util.ReferenceCountUtil;
  * flushed by a {@link FlushConsolidationHandler}: responses produced while a read batch is being
  * handled, or by several tasks of one event-loop turn, leave in one system call. TCP_NODELAY
  * stays on, so nothing waits for more data.
+ *
+ * <p>What the channel holds unsent is bounded by an {@link OutboundBudget}: over the iSCSI layer's
+ * {@link OutboundLimit} the socket stops reading, and a peer that stays over it is closed.
  */
 final class TcpDatamoverConnection implements DatamoverConnection {
 
   /** Flushes pending writes at least every so many flush requests, even inside a long read batch. */
   private static final int FLUSH_AT_MOST_EVERY = 64;
-  /**
-   * Outbound bytes at which the channel reports itself unwritable. Nothing here acts on
-   * writability: what can be queued is bounded by the command window (MaxCmdSN, RFC 7143
-   * §4.2.2.1) times MaxBurstLength. With Netty's default 64 KiB mark, 32 outstanding 4 KiB reads
-   * crossed it on every flush, and each crossing walked the pipeline twice (about 3% of the
-   * event loop's samples in the 4 KiB QD32 profile).
-   */
-  private static final WriteBufferWaterMark WATER_MARK = new WriteBufferWaterMark(8 << 20, 16 << 20);
-
   private final NetSocketInternal socket;
   private final ChannelHandlerContext channel;
   /** For writes whose outcome nobody reads ({@link #post}): no promise object, no failure event. */
@@ -57,14 +52,27 @@ final class TcpDatamoverConnection implements DatamoverConnection {
   private DatamoverListener listener;
   private DatamoverKeys pendingKeys;
   private boolean terminated;
+  private final OutboundBudget budget;
 
   TcpDatamoverConnection(NetSocketInternal socket) {
     this.socket = socket;
     this.context = io.vertx.core.Vertx.currentContext();
     this.channel = socket.channelHandlerContext();
     this.unobserved = new VoidChannelPromise(channel.channel(), false);
-    channel.channel().config().setWriteBufferWaterMark(WATER_MARK);
     ChannelPipeline pipeline = channel.pipeline();
+    budget = new OutboundBudget(String.valueOf(socket.remoteAddress()), new OutboundBudget.Owner() {
+      @Override
+      public void readingPaused(boolean paused) {
+        // On the channel itself: Vert.x's pause() keeps reading into its own queue for a while.
+        channel.channel().config().setAutoRead(!paused);
+      }
+
+      @Override
+      public void stalled(String reason) {
+        terminated(reason);
+      }
+    });
+    pipeline.addFirst("outbound-budget", budget);
     pipeline.addFirst("flush-consolidation", new FlushConsolidationHandler(FLUSH_AT_MOST_EVERY, true));
     pipeline.addBefore("handler", "iscsi-decoder", new PduDecoder(limits));
     pipeline.addBefore("handler", "iscsi-encoder", new PduEncoder(limits));
@@ -174,6 +182,11 @@ final class TcpDatamoverConnection implements DatamoverConnection {
   @Override
   public void deallocateTaskResources(int itt) {
     // iSCSI/TCP keeps no per-task state in the datamover.
+  }
+
+  @Override
+  public void outboundLimit(OutboundLimit limit) {
+    budget.limit(limit);
   }
 
   @Override
