@@ -153,8 +153,8 @@ class IserRfc5046IT {
     try {
       Session s = login(tcp);
       try {
-        // The target offered RDMAExtensions=Yes; the initiator's No wins (AND), and MaxRecvDataSegmentLength,
-        // irrelevant under iSER (RFC 7145 §6.2), was negotiated: this is iSCSI/TCP.
+        // Neither side offered RDMAExtensions (RFC 7145 §6.3: the target answers it, never initiates it),
+        // and MaxRecvDataSegmentLength, irrelevant under iSER (RFC 7145 §6.2), was negotiated: iSCSI/TCP.
         assertEquals(262144, s.parameters().maxRecvDataSegmentLength(), s.parameters().toString());
         byte[] bytes = new byte[65536];
         new Random(3).nextBytes(bytes);

@@ -1,6 +1,7 @@
 package io.spindle.initiator.cli;
 
 import io.netty.buffer.ByteBuf;
+import java.nio.ByteBuffer;
 import java.util.zip.CRC32C;
 
 /**
@@ -26,48 +27,57 @@ public final class BlockPattern {
   private BlockPattern() {
   }
 
-  /** Writes one block of {@code size} bytes at the writer index. */
+  /**
+   * Writes one block of {@code size} bytes at the writer index. The block is built in a heap
+   * buffer and written with one call: under Netty's paranoid leak detection (the test suites'
+   * level) every call on a tracked ByteBuf records a stack trace, and one call per 8 bytes made a
+   * 1 MiB command cost 131072 of them (the iSER ITs' workload ran at about 2 commands a second).
+   */
   public static void write(ByteBuf out, int size, long lba, long generation, long seed) {
-    int start = out.writerIndex();
-    out.writeLong(MAGIC).writeLong(lba).writeLong(generation).writeLong(seed);
+    ByteBuffer b = ByteBuffer.allocate(size);
+    b.putLong(MAGIC).putLong(lba).putLong(generation).putLong(seed);
     long x = mix(lba, generation, seed);
     int fill = size - HEADER - 4;
     int i = 0;
     for (; i + 8 <= fill; i += 8) {
       x = next(x);
-      out.writeLong(x);
+      b.putLong(x);
     }
     for (; i < fill; i++) {
       x = next(x);
-      out.writeByte((int) x);
+      b.put((byte) x);
     }
-    out.writeInt(crc(out, start, size - 4));
+    b.putInt(crc(b, 0, size - 4));
+    out.writeBytes(b.array());
   }
 
   /**
    * Checks the block of {@code size} bytes at {@code offset}; null when it is exactly what
-   * {@link #write} made for this LBA, generation and seed, else what is wrong.
+   * {@link #write} made for this LBA, generation and seed, else what is wrong. Reads through one
+   * NIO view of the block, for the reason given at {@link #write}.
    */
   public static String check(ByteBuf in, int offset, int size, long lba, long generation, long seed) {
-    if (in.getLong(offset) != MAGIC) return "LBA " + lba + ": no block header (never written, or overwritten)";
-    long gotLba = in.getLong(offset + 8);
-    long gotGen = in.getLong(offset + 16);
-    long gotSeed = in.getLong(offset + 24);
-    if (in.getInt(offset + size - 4) != crc(in, offset, size - 4)) return "LBA " + lba + ": checksum mismatch (torn)";
+    ByteBuffer view = in.nioBuffer(offset, size);
+    int base = view.position();
+    if (view.getLong(base) != MAGIC) return "LBA " + lba + ": no block header (never written, or overwritten)";
+    long gotLba = view.getLong(base + 8);
+    long gotGen = view.getLong(base + 16);
+    long gotSeed = view.getLong(base + 24);
+    if (view.getInt(base + size - 4) != crc(view, base, size - 4)) return "LBA " + lba + ": checksum mismatch (torn)";
     if (gotLba != lba) return "LBA " + lba + ": holds the block of LBA " + gotLba;
     if (gotSeed != seed) return "LBA " + lba + ": written by another run (seed " + gotSeed + ")";
     if (gotGen != generation) return "LBA " + lba + ": generation " + gotGen + ", expected " + generation;
     long x = mix(lba, generation, seed);
     int fill = size - HEADER - 4;
-    int p = offset + HEADER;
+    int p = base + HEADER;
     int i = 0;
     for (; i + 8 <= fill; i += 8) {
       x = next(x);
-      if (in.getLong(p + i) != x) return "LBA " + lba + ": pattern differs at byte " + (HEADER + i);
+      if (view.getLong(p + i) != x) return "LBA " + lba + ": pattern differs at byte " + (HEADER + i);
     }
     for (; i < fill; i++) {
       x = next(x);
-      if (in.getByte(p + i) != (byte) x) return "LBA " + lba + ": pattern differs at byte " + (HEADER + i);
+      if (view.get(p + i) != (byte) x) return "LBA " + lba + ": pattern differs at byte " + (HEADER + i);
     }
     return null;
   }
@@ -87,9 +97,9 @@ public final class BlockPattern {
     return x;
   }
 
-  private static int crc(ByteBuf b, int from, int length) {
+  private static int crc(ByteBuffer b, int from, int length) {
     CRC32C c = new CRC32C();
-    c.update(b.nioBuffer(from, length));
+    c.update(b.duplicate().limit(from + length).position(from));
     return (int) c.getValue();
   }
 }

@@ -28,8 +28,6 @@ public final class TargetNegotiator {
   private final List<Pair> queued = new ArrayList<>();
   private boolean firstText = true;
   private boolean operationalSent;
-  /** MaxRecvDataSegmentLength has been declared on this connection. */
-  private boolean maxRecvDeclared;
   private boolean loginDone;
 
   /** A negotiator for a new session's leading connection. */
@@ -97,11 +95,6 @@ public final class TargetNegotiator {
     if (stage == Stage.OPERATIONAL && !operationalSent) {
       operationalSent = true;
       out.addAll(ownOperationalKeys(true));
-    } else if (operationalSent && !maxRecvDeclared && !n.rdmaExtensions()) {
-      // The initiator answered No to the iSER-assisted mode the target offered: the connection
-      // stays a byte stream, MaxRecvDataSegmentLength applies again (RFC 7145 §6.2 no longer
-      // holds) and the target declares it now (RFC 7143 §13.12).
-      out.add(declareMaxRecv());
     }
     out.addAll(queued);
     queued.clear();
@@ -142,19 +135,19 @@ public final class TargetNegotiator {
   private Pair declareMaxRecv() {
     String mrdsl = n.local(Key.MAX_RECV_DATA_SEGMENT_LENGTH);
     n.ownMaxRecv = (int) Values.parseNumber(mrdsl);
-    maxRecvDeclared = true;
     return new Pair(Key.MAX_RECV_DATA_SEGMENT_LENGTH.wireName, mrdsl);
   }
 
   /** The target's declaration and the offers it must make (RFC 7143 §6.3), computed when {@code record}. */
   private List<Pair> ownOperationalKeys(boolean record) {
     List<Pair> out = new ArrayList<>();
-    if (Values.YES.equals(n.local(Key.RDMA_EXTENSIONS)) && !n.peerSent(Key.RDMA_EXTENSIONS.wireName)
-        && !n.discovery && n.leading) {
-      // RFC 7145 §5.1: on an iSER portal the target wants iSER-assisted mode; an initiator that did
-      // not ask gets the offer (AND: its No still wins).
-      out.add(record ? n.offer(Key.RDMA_EXTENSIONS, Values.YES) : new Pair(Key.RDMA_EXTENSIONS.wireName, Values.YES));
-    }
+    // RDMAExtensions is never offered by the target itself, only answered. RFC 7145 §6.3: the
+    // initiator that wants iSER-assisted mode offers the key in its first operational Login
+    // Request, and a node "is not required to initiate the RDMAExtensions key exchange" when it
+    // would run traditional iSCSI. An initiator that did not send it is a plain iSCSI/TCP one
+    // (open-iscsi's iscsi_tcp, libiscsi) that would not answer an offer either: it sends T=1
+    // requests without the answer, and an unanswered AND offer of Yes would hold the transit
+    // forever (RFC 7143 §6.2). So such a login runs exactly as on a TCP portal.
     String moup = n.local(Key.MAX_OUTSTANDING_UNEXPECTED_PDUS);
     if (n.rdmaExtensions() && n.leading && Values.parseNumber(moup) != 0) {
       // RFC 7145 §6.7: the receive ring bounds the unexpected PDUs the initiator may have in flight.

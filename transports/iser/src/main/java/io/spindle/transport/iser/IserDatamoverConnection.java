@@ -9,6 +9,7 @@ import io.spindle.iscsi.datamover.DatamoverKeys;
 import io.spindle.iscsi.datamover.DatamoverListener;
 import io.spindle.iscsi.pdu.DataInPdu;
 import io.spindle.iscsi.pdu.DataOutPdu;
+import io.spindle.iscsi.pdu.LogoutResponsePdu;
 import io.spindle.iscsi.pdu.Pdu;
 import io.spindle.iscsi.pdu.Pdus;
 import io.spindle.iscsi.pdu.R2tPdu;
@@ -84,6 +85,11 @@ public final class IserDatamoverConnection implements DatamoverConnection {
   private int initiatorRecvDataSegmentLength = IserOptions.DEFAULT_MAX_RECV_DATA_SEGMENT_LENGTH;
   private long nextWrId = 1L << 32;
   private boolean terminated;
+  /** A Logout Response went out: the initiator closes the connection (RFC 7143 §11.15). */
+  private boolean logoutResponseSent;
+  /** Set by {@link #terminate()}: completes when the connection has ended. */
+  private Promise<Void> closing;
+  private long closeTimer = -1;
   /**
    * RFC 5046 connection style (login in byte-stream mode, then MPA): the first iSER message must be
    * the initiator's Hello (RFC 5046 §10.1.3), and nothing is sent before the HelloReply.
@@ -196,6 +202,7 @@ public final class IserDatamoverConnection implements DatamoverConnection {
     Consumer<WorkCompletion> c = pending.remove(wc.wrId());
     if (c != null) c.accept(wc);
     drainBacklog();
+    if (closing != null) closeWhenDrained();
   }
 
   /** Posts now when the send queue has room and nothing waits before it, else queues (see {@link #backlog}). */
@@ -389,6 +396,10 @@ public final class IserDatamoverConnection implements DatamoverConnection {
     tasks.clear();
     while (!backlog.isEmpty()) flush(backlog.poll(), "connection terminated");
     if (listener != null) listener.connectionTerminateNotify(reason);
+    if (closing != null) {
+      cancelCloseTimer();
+      closing.tryComplete();
+    }
     // Flushed completions arrive right after the event; free the memory once they have.
     rdma.context().runOnContext(v -> pd.close());
   }
@@ -423,6 +434,7 @@ public final class IserDatamoverConnection implements DatamoverConnection {
     payload.addComponent(true, headers);
     if (dataLength > 0) payload.addComponent(true, pdu.data().retainedSlice());
     SendRequest send = SendRequest.of(nextWrId++, payload);
+    if (pdu instanceof LogoutResponsePdu) logoutResponseSent = true;
     if (pdu instanceof ScsiResponsePdu && sendWithInvalidate) {
       TaskBuffers t = tasks.get(pdu.itt());
       if (t != null) {
@@ -588,6 +600,8 @@ public final class IserDatamoverConnection implements DatamoverConnection {
     // RFC 7145 §6.3: the iSCSI layer passes InitiatorRecvDataSegmentLength here; digests stay off
     // (RFC 7145 §6.1: iSER has no digests).
     initiatorRecvDataSegmentLength = k.initiatorMaxRecvDataSegmentLength();
+    // RDMAExtensions (irrelevant in discovery, RFC 7145 §6.3) does not change this connection: it
+    // was an RDMA connection from the start and stays one.
     if (k.headerDigest() || k.dataDigest()) {
       log.warn("iSER connection {}: digests were negotiated; iSER carries none", remoteAddress());
     }
@@ -607,8 +621,46 @@ public final class IserDatamoverConnection implements DatamoverConnection {
   public void resume() {
   }
 
+  /**
+   * Closes the connection, but never under work requests still queued or posted: a Send dropped at
+   * close (the Logout Response, a SCSI Response behind RDMA Writes) leaves the initiator's QP with
+   * an error (Linux ib_iser: "QP fatal error"). After a Logout Response the initiator is the one to
+   * disconnect (RFC 7143 §11.15; Linux ib_iser reports "detected conn error" when the target's FIN
+   * beats its own teardown), so the target waits for that; either wait is bounded by
+   * {@link IserOptions#closeWaitMillis()}, after which the target disconnects itself.
+   */
   @Override
   public Future<Void> terminate() {
-    return rdma.disconnect();
+    if (terminated) return rdma.disconnect();
+    if (closing != null) return closing.future();
+    closing = Promise.promise();
+    closeTimer = rdma.context().owner().setTimer(options.closeWaitMillis(), id -> {
+      closeTimer = -1;
+      if (terminated) return;
+      log.info("iSER connection {}: {} after {} ms; disconnecting", remoteAddress(), posted > 0 || !backlog.isEmpty()
+          ? (posted + backlog.size()) + " work requests still queued" : "the initiator has not disconnected",
+          options.closeWaitMillis());
+      disconnect();
+    });
+    closeWhenDrained();
+    return closing.future();
+  }
+
+  private void closeWhenDrained() {
+    if (terminated || posted > 0 || !backlog.isEmpty()) return;
+    // Everything sent has completed; after a logout the initiator's disconnect ends the connection.
+    if (!logoutResponseSent) disconnect();
+  }
+
+  private void disconnect() {
+    cancelCloseTimer();
+    rdma.disconnect().onComplete(ar -> closing.tryComplete());
+  }
+
+  private void cancelCloseTimer() {
+    if (closeTimer >= 0) {
+      rdma.context().owner().cancelTimer(closeTimer);
+      closeTimer = -1;
+    }
   }
 }

@@ -16,9 +16,12 @@ import io.vertx.core.json.JsonObject;
  *     initiator allows it
  * @param ird RDMA Reads the initiator may issue towards us (ib_iser issues none)
  * @param ord RDMA Reads the target keeps outstanding for Data-Out
+ * @param closeWaitMillis how long a closing connection waits for its queued work requests to
+ *     complete and, after a Logout Response, for the initiator to disconnect first (RFC 7143
+ *     §11.15: the initiator closes); then the target disconnects itself
  */
 public record IserOptions(String provider, IserHeader.Format headerFormat, int receiveBuffers,
-    int maxRecvDataSegmentLength, boolean sendWithInvalidate, int ird, int ord) {
+    int maxRecvDataSegmentLength, boolean sendWithInvalidate, int ird, int ord, long closeWaitMillis) {
 
   public static final String DEFAULT_PROVIDER = "iwarp";
   public static final IserHeader.Format DEFAULT_HEADER_FORMAT = IserHeader.Format.RFC7145;
@@ -28,6 +31,8 @@ public record IserOptions(String provider, IserHeader.Format headerFormat, int r
   public static final boolean DEFAULT_SEND_WITH_INVALIDATE = true;
   public static final int DEFAULT_IRD = 1;
   public static final int DEFAULT_ORD = QueuePairOptions.DEFAULT_ORD;
+  /** Linux ib_iser disconnects within milliseconds of the Logout Response; 5 s bounds a silent one. */
+  public static final long DEFAULT_CLOSE_WAIT_MILLIS = 5000;
 
   public IserOptions {
     if (receiveBuffers < 2) throw new IllegalArgumentException("receiveBuffers: " + receiveBuffers + " must be at least 2");
@@ -35,6 +40,7 @@ public record IserOptions(String provider, IserHeader.Format headerFormat, int r
       throw new IllegalArgumentException("maxRecvDataSegmentLength: " + maxRecvDataSegmentLength
           + " is below the 8192 bytes login needs");
     }
+    if (closeWaitMillis < 1) throw new IllegalArgumentException("closeWaitMillis: " + closeWaitMillis + " must be at least 1");
   }
 
   public static IserOptions defaults() {
@@ -47,7 +53,7 @@ public record IserOptions(String provider, IserHeader.Format headerFormat, int r
         json.getInteger("receiveBuffers", DEFAULT_RECEIVE_BUFFERS),
         json.getInteger("maxRecvDataSegmentLength", DEFAULT_MAX_RECV_DATA_SEGMENT_LENGTH),
         json.getBoolean("sendWithInvalidate", DEFAULT_SEND_WITH_INVALIDATE), json.getInteger("ird", DEFAULT_IRD),
-        json.getInteger("ord", DEFAULT_ORD));
+        json.getInteger("ord", DEFAULT_ORD), json.getLong("closeWaitMillis", DEFAULT_CLOSE_WAIT_MILLIS));
   }
 
   QueuePairOptions queuePairOptions() {

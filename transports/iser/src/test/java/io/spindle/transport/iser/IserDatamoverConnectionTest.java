@@ -15,6 +15,8 @@ import io.spindle.iscsi.datamover.PortalAddress;
 import io.spindle.iscsi.datamover.Transport;
 import io.spindle.iscsi.pdu.DataInPdu;
 import io.spindle.iscsi.pdu.DataOutPdu;
+import io.spindle.iscsi.pdu.LogoutResponsePdu;
+import io.spindle.iscsi.pdu.NopOutPdu;
 import io.spindle.iscsi.pdu.Pdu;
 import io.spindle.iscsi.pdu.R2tPdu;
 import io.spindle.iscsi.pdu.ScsiCommandPdu;
@@ -51,6 +53,8 @@ import org.junit.jupiter.api.Test;
 class IserDatamoverConnectionTest {
 
   private static final int RX_SIZE = 28 + 48 + 8192;
+  /** The portal's closeWaitMillis: well inside Endpoint.WAIT_SECONDS, so the bounded close is seen. */
+  private static final long CLOSE_WAIT_MILLIS = 2000;
 
   private Vertx vertx;
   private Transport.Listener portal;
@@ -142,7 +146,8 @@ class IserDatamoverConnectionTest {
     Transport iser = ServiceLoader.load(Transport.class).stream().map(ServiceLoader.Provider::get)
         .filter(t -> t.name().equals("iser-iwarp")).findFirst().orElseThrow();
     portal = Endpoint.await(iser.listen(vertx, new PortalAddress("127.0.0.1", 0),
-        new JsonObject().put("instances", 1).put("receiveBuffers", 8), accepted::add));
+        new JsonObject().put("instances", 1).put("receiveBuffers", 8).put("closeWaitMillis", CLOSE_WAIT_MILLIS),
+        accepted::add));
     initiatorDevice = Endpoint.await(RdmaProvider.load("iwarp").open(vertx, new JsonObject().put("instances", 1)));
   }
 
@@ -405,5 +410,91 @@ class IserDatamoverConnectionTest {
     assertEquals(0, in.refCnt());
     assertEquals(0, big.refCnt());
     ini.close();
+  }
+  /**
+   * RFC 7143 §11.15: after the Logout Response the initiator closes the connection. The target
+   * does not disconnect first (Linux ib_iser logs "detected conn error" when the target's FIN beats
+   * its own teardown): the connection still carries what the initiator sends until it disconnects.
+   */
+  @Test
+  void afterALogoutResponseTheInitiatorDisconnectsFirst() {
+    Initiator ini = new Initiator(IserCmPrivateData.ZBVA_NOT_SUPPORTED);
+    Recorder r = new Recorder();
+    DatamoverConnection dm = target(r);
+    LogoutResponsePdu rsp = new LogoutResponsePdu();
+    rsp.itt(5);
+    on(dm, () -> dm.sendControl(rsp));
+    Future<Void> closed = Endpoint.on(dm.context(), dm::terminate);
+    assertEquals(0x26, ini.opcodeOf(ini.receive()));
+    NopOutPdu nop = new NopOutPdu();
+    nop.itt(6);
+    ini.send(IserHeader.control(), nop);
+    assertInstanceOf(NopOutPdu.class, Endpoint.take(r.pdus, "a NOP-Out sent after the Logout Response")).release();
+    assertFalse(closed.isComplete(), "the target closed before the initiator");
+    ini.close();
+    Endpoint.await(closed);
+    assertEquals("terminated", Endpoint.take(r.events, "termination"));
+  }
+
+  /** An initiator that stays after the Logout Response is disconnected after closeWaitMillis. */
+  @Test
+  void anInitiatorThatDoesNotDisconnectAfterLogoutIsDisconnected() {
+    Initiator ini = new Initiator(IserCmPrivateData.ZBVA_NOT_SUPPORTED);
+    Recorder r = new Recorder();
+    DatamoverConnection dm = target(r);
+    LogoutResponsePdu rsp = new LogoutResponsePdu();
+    on(dm, () -> dm.sendControl(rsp));
+    Future<Void> closed = Endpoint.on(dm.context(), dm::terminate);
+    assertEquals(0x26, ini.opcodeOf(ini.receive()));
+    ini.ep.endEvent();
+    Endpoint.await(closed);
+    assertEquals("terminated", Endpoint.take(r.events, "termination"));
+    ini.pd.close();
+  }
+
+  /**
+   * A close never drops work requests still queued: 20 RDMA Reads (more than the ORD of 16 lets out
+   * at once, so the last ones and the Send behind them wait on the queue pair) and the SCSI
+   * Response, then terminate at once. Every Read completes and the initiator gets the response
+   * before the target disconnects.
+   */
+  @Test
+  void terminateDeliversTheWorkRequestsStillQueuedFirst() {
+    Initiator ini = new Initiator(IserCmPrivateData.ZBVA_NOT_SUPPORTED);
+    Recorder r = new Recorder();
+    DatamoverConnection dm = target(r);
+    byte[] all = pattern(20 * 256, 9);
+    ini.writeBuffer.buffer().setBytes(0, all);
+    ini.send(new IserHeader(IserHeader.CONTROL, true, false, ini.writeBuffer.stag(), ini.writeBuffer.address(), 0, 0),
+        command(8, false, all.length, null));
+    Endpoint.take(r.pdus, "command").release();
+    Future<Void> closed = Endpoint.on(dm.context(), () -> {
+      for (int i = 0; i < 20; i++) {
+        R2tPdu r2t = new R2tPdu();
+        r2t.itt(8);
+        r2t.ttt(0x100 + i);
+        r2t.bufferOffset(i * 256);
+        r2t.desiredDataTransferLength(256);
+        r2t.r2tSn(i);
+        dm.getData(r2t);
+      }
+      ScsiResponsePdu rsp = new ScsiResponsePdu();
+      rsp.itt(8);
+      dm.sendControl(rsp);
+      return dm.terminate();
+    });
+    for (int i = 0; i < 20; i++) {
+      DataOutPdu out = assertInstanceOf(DataOutPdu.class, Endpoint.take(r.pdus, "fetched data " + i));
+      byte[] got = new byte[256];
+      out.data().getBytes(out.data().readerIndex(), got);
+      assertArrayEquals(java.util.Arrays.copyOfRange(all, out.bufferOffset(), out.bufferOffset() + 256), got);
+      out.release();
+    }
+    WorkCompletion wc = ini.receive();
+    assertTrue(wc.ok(), wc.toString());
+    assertEquals(0x21, ini.opcodeOf(wc));
+    ini.ep.endEvent();
+    Endpoint.await(closed);
+    ini.pd.close();
   }
 }
