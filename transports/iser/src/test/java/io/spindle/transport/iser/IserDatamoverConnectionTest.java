@@ -487,7 +487,7 @@ class IserDatamoverConnectionTest {
       DataOutPdu out = assertInstanceOf(DataOutPdu.class, Endpoint.take(r.pdus, "fetched data " + i));
       byte[] got = new byte[256];
       out.data().getBytes(out.data().readerIndex(), got);
-      assertArrayEquals(java.util.Arrays.copyOfRange(all, out.bufferOffset(), out.bufferOffset() + 256), got);
+      assertArrayEquals(java.util.Arrays.copyOfRange(all, (int) out.bufferOffset(), (int) out.bufferOffset() + 256), got);
       out.release();
     }
     WorkCompletion wc = ini.receive();
