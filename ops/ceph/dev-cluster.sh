@@ -113,32 +113,31 @@ start() {
   fi
   stop_daemons quiet
   local deadline=$((SECONDS + START_TIMEOUT))
-  if [ ! -f "$DIR/mon/ceph-a/keyring" ]; then
-    rm -rf "$DIR/mon" "$DIR/osd"
-    mkdir -p "$DIR/mon/ceph-a" "$DIR/osd/ceph-0"
-    local fsid; fsid=$(cat /proc/sys/kernel/random/uuid)
-    write_conf "$fsid"
-    ceph-authtool --create-keyring "$DIR/mon.keyring" --gen-key -n mon. --cap mon 'allow *' >/dev/null
-    ceph-authtool --create-keyring "$ADMIN_KEYRING" --gen-key -n client.admin \
-      --cap mon 'allow *' --cap osd 'allow *' --cap mgr 'allow *' >/dev/null
-    ceph-authtool "$DIR/mon.keyring" --import-keyring "$ADMIN_KEYRING" >/dev/null
-    monmaptool --create --fsid "$fsid" --addv a "[v2:127.0.0.1:$PORT]" "$DIR/monmap" >/dev/null
-    ceph-mon -c "$CONF" --mkfs -i a --monmap "$DIR/monmap" --keyring "$DIR/mon.keyring"
-    log "monitor created"
-  fi
+  # A memstore OSD keeps nothing across a restart, while the monitor's map still lists the old pool's
+  # placement groups: a restarted OSD then queues every request for them forever ('queued for pg').
+  # Whatever is not serving now is rebuilt from nothing; its data was gone with the OSD anyway.
+  rm -rf "$DIR/mon" "$DIR/osd" "$DIR/monmap" "$DIR/mon.keyring" "$ADMIN_KEYRING"
+  mkdir -p "$DIR/mon/ceph-a" "$DIR/osd/ceph-0"
+  local fsid; fsid=$(cat /proc/sys/kernel/random/uuid)
+  write_conf "$fsid"
+  ceph-authtool --create-keyring "$DIR/mon.keyring" --gen-key -n mon. --cap mon 'allow *' >/dev/null
+  ceph-authtool --create-keyring "$ADMIN_KEYRING" --gen-key -n client.admin \
+    --cap mon 'allow *' --cap osd 'allow *' --cap mgr 'allow *' >/dev/null
+  ceph-authtool "$DIR/mon.keyring" --import-keyring "$ADMIN_KEYRING" >/dev/null
+  monmaptool --create --fsid "$fsid" --addv a "[v2:127.0.0.1:$PORT]" "$DIR/monmap" >/dev/null
+  ceph-mon -c "$CONF" --mkfs -i a --monmap "$DIR/monmap" --keyring "$DIR/mon.keyring"
+  log "monitor created"
   ceph-mon -c "$CONF" -i a
   until ceph_cmd mon stat >/dev/null 2>&1; do
     [ $SECONDS -lt $deadline ] || { log "monitor did not answer; see $DIR/log/mon.a.log"; exit 1; }
     sleep 1
   done
-  if [ ! -f "$DIR/osd/ceph-0/keyring" ]; then
-    local uuid; uuid=$(cat /proc/sys/kernel/random/uuid)
-    ceph_cmd osd new "$uuid" 0 >/dev/null
-    ceph-osd -c "$CONF" -i 0 --mkfs --mkkey --no-mon-config --osd-uuid "$uuid" 2>>"$DIR/log/osd-mkfs.log"
-    ceph_cmd auth add osd.0 osd 'allow *' mon 'allow profile osd' mgr 'allow profile osd' \
-      -i "$DIR/osd/ceph-0/keyring" >/dev/null
-    log "OSD created"
-  fi
+  local uuid; uuid=$(cat /proc/sys/kernel/random/uuid)
+  ceph_cmd osd new "$uuid" 0 >/dev/null
+  ceph-osd -c "$CONF" -i 0 --mkfs --mkkey --no-mon-config --osd-uuid "$uuid" 2>>"$DIR/log/osd-mkfs.log"
+  ceph_cmd auth add osd.0 osd 'allow *' mon 'allow profile osd' mgr 'allow profile osd' \
+    -i "$DIR/osd/ceph-0/keyring" >/dev/null
+  log "OSD created"
   ceph-osd -c "$CONF" -i 0 2>>"$DIR/log/osd.0.err"
   if ! ceph_cmd osd pool ls | grep -qx rbd; then
     ceph_cmd osd pool create rbd 8 8 >/dev/null 2>&1
